@@ -1,0 +1,1 @@
+//! f64 technical indicators (EMA, ATR, ADX, Bollinger, breadth, dispersion, whipsaw) and candle resampling. Pure.

@@ -1,0 +1,1 @@
+//! Alerts: Notifier trait, Telegram Bot API client with INFO/WARN/CRITICAL levels.

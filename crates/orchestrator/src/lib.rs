@@ -1,0 +1,1 @@
+//! Trader runtimes behind one trait: Docker Engine API (bollard) and local child processes.

@@ -1,0 +1,1 @@
+//! sqlx repositories over MariaDB and SQLite, migrations, encrypted credentials, append-only audit tables.

@@ -1,0 +1,3 @@
+//! One trader process: screener, regime, score, risk, execute, positions.
+
+fn main() {}
