@@ -41,7 +41,7 @@ pub use market::{Currency, Market};
 pub use money::{Krw, Price, Volume};
 pub use order::{Fill, OrdType, OrderRequest, OrderState, Side, TimeInForce};
 pub use position::{Position, TradeRecord};
-pub use profile::{Mode, RegimeLabel, RiskProfile};
+pub use profile::{AlertLevel, Mode, RegimeLabel, RiskProfile};
 pub use secret::Secret;
 pub use signal::{ReasonCode, SignalAction};
 pub use tick::{MAX_ORDER_TOTAL_KRW, MIN_ORDER_TOTAL_KRW, VOLUME_DECIMALS};

@@ -149,6 +149,18 @@ impl RegimeLabel {
     }
 }
 
+string_enum!(
+    /// Severity of an event or alert (STAB-3).
+    AlertLevel, "level" {
+        /// Informational (trades, starts, stops).
+        Info => "INFO",
+        /// Needs attention (refusals piling up, rate limits, stale data).
+        Warn => "WARN",
+        /// Money at risk or trading halted (kill switch, reconciliation mismatch, rollback).
+        Critical => "CRITICAL",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
