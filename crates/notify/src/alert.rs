@@ -72,10 +72,10 @@ impl Notifier for LogNotifier {
     fn notify(&self, alert: Alert) {
         match alert.level {
             AlertLevel::Info => {
-                tracing::info!(title = %alert.title, trader = ?alert.trader, "{}", alert.message)
+                tracing::info!(title = %alert.title, trader = ?alert.trader, "{}", alert.message);
             }
             AlertLevel::Warn => {
-                tracing::warn!(title = %alert.title, trader = ?alert.trader, "{}", alert.message)
+                tracing::warn!(title = %alert.title, trader = ?alert.trader, "{}", alert.message);
             }
             AlertLevel::Critical => {
                 tracing::error!(title = %alert.title, trader = ?alert.trader, "{}", alert.message);
