@@ -1,0 +1,54 @@
+// Unit tests of src/lib/definition.ts: the generic strategy-definition form model.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { importTs } from '../lib/load-ts.mjs';
+
+const d = await importTs('src/lib/definition.ts');
+
+const DEF = { weights: { tp: 0.3, vcb: 0.25 }, entry_threshold: 70, enabled: true, label: 'std', markets: ['KRW-BTC', 'KRW-ETH'], note: null, nested: { deep: { x: 1 } } };
+
+test('flattenLeaves types every scalar by its dotted path', () => {
+  const leaves = d.flattenLeaves(DEF);
+  assert.deepEqual(Object.keys(leaves).sort(), ['enabled', 'entry_threshold', 'label', 'markets.0', 'markets.1', 'nested.deep.x', 'note', 'weights.tp', 'weights.vcb']);
+  assert.equal(leaves['weights.tp'].kind, 'number');
+  assert.equal(leaves['weights.tp'].text, '0.3');
+  assert.equal(leaves.enabled.kind, 'boolean');
+  assert.equal(leaves.enabled.checked, true);
+  assert.equal(leaves['markets.1'].kind, 'string');
+  assert.equal(leaves.note.kind, 'null');
+});
+
+test('buildDefinition writes edits back and keeps the structure', () => {
+  const leaves = d.flattenLeaves(DEF);
+  leaves['weights.tp'].text = '0.35';
+  leaves.enabled.checked = false;
+  leaves['markets.0'].text = 'KRW-XRP';
+  leaves['nested.deep.x'].text = '2e1';
+  const out = d.buildDefinition(DEF, leaves);
+  assert.deepEqual(out, { ...DEF, weights: { tp: 0.35, vcb: 0.25 }, enabled: false, markets: ['KRW-XRP', 'KRW-ETH'], nested: { deep: { x: 20 } } });
+  assert.equal(DEF.weights.tp, 0.3, 'the original is not modified');
+  assert.deepEqual(d.changedKeys(DEF, leaves).sort(), ['enabled', 'markets.0', 'nested.deep.x', 'weights.tp']);
+});
+
+test('validateLeaves rejects empty and non-numeric numbers', () => {
+  const leaves = d.flattenLeaves(DEF);
+  leaves['weights.tp'].text = '';
+  leaves.entry_threshold.text = '7O';
+  leaves.label.text = '';
+  const problems = d.validateLeaves(leaves);
+  assert.deepEqual(Object.keys(problems).sort(), ['entry_threshold', 'weights.tp']);
+  assert.match(problems['weights.tp'], /Required/);
+  assert.match(problems.entry_threshold, /number/);
+  for (const ok of ['1', '-2.5', '.5', '3.', '1e-3']) assert.equal(d.leafProblem({ kind: 'number', text: ok }), null, ok);
+});
+
+test('fieldToKey maps API error fields onto form keys', () => {
+  const cases = [
+    ['definition.weights.tp', 'weights.tp'],
+    ['definition/weights/tp', 'weights.tp'],
+    ['/definition/markets/0', 'markets.0'],
+    ['weights[0]', 'weights.0'],
+    ['entry_threshold', 'entry_threshold'],
+  ];
+  for (const [field, key] of cases) assert.equal(d.fieldToKey(field), key, field);
+});
