@@ -11,6 +11,10 @@
 //! through [`Regime::rules`], which refuses entries on a stale regime.
 //!
 //! The reasoning behind every default threshold is in `docs/regime.md`.
+#![cfg_attr(
+    test,
+    allow(clippy::float_cmp, reason = "tests pin exact, hand-worked values")
+)]
 
 /// Classification: the five labels, their rules, and the confidence score.
 pub mod classify;
@@ -20,14 +24,14 @@ pub mod config;
 pub mod error;
 /// The six inputs of REG-2 and their batch computation from candles.
 pub mod inputs;
+/// Serde helpers: NaN ↔ `null` for the inputs.
+mod serde_nan;
 /// `Fresh` / `Stale` and the REG-4 rules a trader applies.
 pub mod staleness;
 /// Incremental computation of the six inputs, identical to the batch form.
 pub mod tracker;
 /// REG-3: `applied_weight = 1 + (w − 1) × score / 100`.
 pub mod weight;
-/// Serde helpers: NaN ↔ `null` for the inputs.
-mod serde_nan;
 
 pub use classify::{Classification, ENGINE_VERSION, Regime, classify};
 pub use config::{EngineConfig, InputParams, RegimeConfig, StalenessPolicy};
