@@ -3,9 +3,9 @@
 //!
 //! Layout (nautilus adapter style):
 //! - [`common`]: credential + JWT, enums, base URLs, the one number/string → decimal parser.
-//! - [`http`]: the transport ([`http::UpbitTransport`]: signing, rate limiting,
+//! - [`http`]: the transport ([`http::UpbitTransport`](http::transport::UpbitTransport): signing, rate limiting,
 //!   error mapping, retries), wire models, the raw client (wire models) and the
-//!   domain client ([`http::UpbitClient`]: our types, candle backfill).
+//!   domain client ([`http::UpbitClient`](http::client::UpbitClient): our types, candle backfill).
 //! - [`websocket`]: public and private streams with reconnect, resubscription
 //!   and a gap signal so the caller can backfill by REST.
 //! - [`model`]: the domain-facing market-data types the clients return.
@@ -34,3 +34,9 @@ pub use http::transport::{ApiRequest, HttpConfig, RetryPolicy, UpbitTransport};
 pub use model::{
     Balance, Candle, Instrument, MarketListing, Orderbook, OrderbookLevel, Ticker, Trade,
 };
+/// The injected time source the transport and WebSocket take (re-exported
+/// so callers need no direct `runtime` dependency).
+pub use runtime::{Clock, SharedClock, SystemClock, TestClock};
+pub use websocket::client::{Gap, UpbitWebSocket, WsConfig, WsEvent, WsHandle};
+pub use websocket::messages::{AssetEvent, MyOrderEvent, MyOrderState, WsMessage};
+pub use websocket::subscription::{Channel, Subscription};

@@ -1,0 +1,12 @@
+//! Integration tests of the risk crate through its public API only: property
+//! tests of sizing, approval and the runtime guard.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers may panic on setup failure"
+)]
+
+mod approval_props;
+mod guard_props;
+mod sizing_props;
+mod support;

@@ -1,0 +1,2 @@
+//! Simulator benchmark (filled in below once the server exists).
+fn main() {}
