@@ -2,7 +2,8 @@
 // markets) and the dashboard-api binary (SQLite in a temp dir, serving web/dist, running
 // traders as child processes against the simulator), waits for GET /api/v1/health, and stops
 // everything it started (by process group) at the end. Binaries come from $CARGO_TARGET_DIR
-// (default $HOME/.cache/upbit-platform/target)/debug.
+// (default $HOME/.cache/upbit-platform/target)/debug, each overridable by its own variable:
+// UPBIT_SIM_BIN, DASHBOARD_API_BIN, TRADER_BIN.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -13,11 +14,29 @@ import { DIST_DIR, requireDist } from './lib/paths.mjs';
 
 export const TARGET_DIR = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache', 'upbit-platform', 'target');
 export const BIN_DIR = path.join(TARGET_DIR, 'debug');
-const BINARIES = ['upbit-sim', 'dashboard-api', 'trader'];
+/** The binaries the harness runs, and the variable that overrides each one's path. */
+export const BINARIES = { 'upbit-sim': 'UPBIT_SIM_BIN', 'dashboard-api': 'DASHBOARD_API_BIN', trader: 'TRADER_BIN' };
 
-/** Binaries the harness needs that are not built yet (empty when all are there). */
+/** Where binary `name` is taken from: its override variable, else $CARGO_TARGET_DIR/debug. */
+export function binPath(name) {
+  const override = process.env[BINARIES[name]];
+  return override !== undefined && override !== '' ? path.resolve(override) : path.join(BIN_DIR, name);
+}
+
+function isExecutable(file) {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Binaries the harness needs that are not there (empty when all are): `name (path)` each. */
 export function missingBinaries() {
-  return BINARIES.filter((b) => !fs.existsSync(path.join(BIN_DIR, b)));
+  return Object.keys(BINARIES)
+    .filter((b) => !isExecutable(binPath(b)))
+    .map((b) => `${b} (${binPath(b)}; override with ${BINARIES[b]})`);
 }
 
 export function freePort() {
@@ -75,7 +94,7 @@ export async function startBackend() {
   requireDist();
   const missing = missingBinaries();
   if (missing.length > 0) {
-    throw new Error(`backend binaries not built in ${BIN_DIR}: ${missing.join(', ')} (run: cargo build --workspace --bins)`);
+    throw new Error(`backend binaries missing: ${missing.join(', ')} (run: cargo build --workspace --bins)`);
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'web-e2e-'));
   const [simPort, apiPort] = [await freePort(), await freePort()];
@@ -85,7 +104,7 @@ export async function startBackend() {
 
   const launch = (bin, args, env, log) => {
     const out = fs.openSync(log, 'a');
-    const child = spawn(path.join(BIN_DIR, bin), args, {
+    const child = spawn(binPath(bin), args, {
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', ...env },
       stdio: ['ignore', out, out],
       detached: true, // its own process group, so stop() also ends the traders it spawns
@@ -130,7 +149,7 @@ export async function startBackend() {
         ADMIN_PASSWORD: adminPassword,
         MASTER_KEY: crypto.randomBytes(32).toString('base64'),
         TRADER_RUNTIME: 'process',
-        TRADER_BIN: path.join(BIN_DIR, 'trader'),
+        TRADER_BIN: binPath('trader'),
         UPBIT_API_URL: `http://127.0.0.1:${simPort}`,
         UPBIT_WS_URL: `ws://127.0.0.1:${simPort}/websocket/v1`,
         DATA_DIR: path.join(tmp, 'data'),

@@ -1,5 +1,6 @@
 // Generic editing of a strategy `definition` JSON (UI-6): flattening it into typed leaves for a
 // form, client-side validation, rebuilding the JSON, and mapping an API error `field` to a leaf.
+import { normalizeAmount } from './format';
 import type { Json, JsonObject } from './types';
 
 export type LeafKind = 'number' | 'boolean' | 'string' | 'null';
@@ -13,6 +14,16 @@ export interface Leaf {
   text: string;
   /** The edited state of boolean leaves. */
   checked: boolean;
+  /** A KRW amount (its name says `krw`): shown with thousands separators, validated as money. */
+  money: boolean;
+}
+
+const DECIMAL_TEXT = /^\d+(\.\d+)?$/;
+
+/** Whether a leaf at `path` holds a KRW amount: its own name has a `krw` word ("seed_krw", "min_value_krw_24h"). */
+export function isMoneyPath(path: PathPart[]): boolean {
+  const last = path[path.length - 1];
+  return typeof last === 'string' && /(^|_)krw($|_)/i.test(last);
 }
 
 export function pathKey(path: PathPart[]): string {
@@ -33,23 +44,33 @@ export function flattenLeaves(value: Json, path: PathPart[] = [], out: Record<st
     const key = pathKey(path);
     const kind: LeafKind =
       value === null ? 'null' : typeof value === 'number' ? 'number' : typeof value === 'boolean' ? 'boolean' : 'string';
+    const text = kind === 'number' || kind === 'string' ? String(value) : '';
     out[key] = {
       key,
       path,
       kind,
-      text: kind === 'number' || kind === 'string' ? String(value) : '',
+      text,
       checked: value === true,
+      // A money string keeps its decimal-string form; other strings stay free text.
+      money: isMoneyPath(path) && (kind === 'number' || (kind === 'string' && DECIMAL_TEXT.test(text))),
     };
   }
   return out;
 }
 
 /** A plain-words problem with one edited leaf, or null. */
-export function leafProblem(leaf: Leaf): string | null {
+export function leafProblem(leaf: Pick<Leaf, 'kind' | 'text'> & { money?: boolean }): string | null {
+  if (leaf.money === true && leaf.kind === 'string') {
+    const t = normalizeAmount(leaf.text);
+    if (t === '') return 'Required: enter an amount in KRW.';
+    if (!DECIMAL_TEXT.test(t)) return 'Must be an amount in KRW: digits only, for example 1000000.';
+    return null;
+  }
   if (leaf.kind !== 'number') return null;
   const t = leaf.text.trim();
   if (t === '') return 'Required: enter a number.';
   if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t) || !Number.isFinite(Number(t))) return 'Must be a number.';
+  if (leaf.money === true && Number(t) < 0) return 'An amount in KRW cannot be negative.';
   return null;
 }
 
@@ -82,7 +103,7 @@ export function buildDefinition(original: JsonObject, leaves: Record<string, Lea
   for (const leaf of Object.values(leaves)) {
     if (leaf.kind === 'number') setIn(copy, leaf.path, Number(leaf.text.trim()));
     else if (leaf.kind === 'boolean') setIn(copy, leaf.path, leaf.checked);
-    else if (leaf.kind === 'string') setIn(copy, leaf.path, leaf.text);
+    else if (leaf.kind === 'string') setIn(copy, leaf.path, leaf.money ? normalizeAmount(leaf.text) : leaf.text);
   }
   return copy;
 }
@@ -96,6 +117,7 @@ export function changedKeys(original: JsonObject, leaves: Record<string, Leaf>):
       if (b === undefined) return true;
       if (l.kind === 'boolean') return l.checked !== b.checked;
       if (l.kind === 'number') return Number(l.text.trim()) !== Number(b.text);
+      if (l.money) return normalizeAmount(l.text) !== b.text;
       return l.text !== b.text;
     })
     .map((l) => l.key);

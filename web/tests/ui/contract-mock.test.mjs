@@ -113,6 +113,8 @@ test('more cases against the contract mock', async (t) => {
       await go(page, 'strategy');
       await page.locator('[data-testid="strategy-item"][data-strategy-name="STANDARD"]').click();
       await byTestId(page, 'definition-form').waitFor();
+      // A KRW amount in the definition is shown with thousands separators beside its input.
+      assert.equal((await byTestId(page, 'def-krw-universe.min_value_krw_24h').innerText()).trim(), '₩1,000,000,000');
       const field = byTestId(page, 'def-entry_threshold');
       await field.fill('');
       await byTestId(page, 'strategy-apply').click();

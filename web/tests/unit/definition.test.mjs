@@ -52,3 +52,32 @@ test('fieldToKey maps API error fields onto form keys', () => {
   ];
   for (const [field, key] of cases) assert.equal(d.fieldToKey(field), key, field);
 });
+
+test('KRW leaves are money: validated as amounts, written back without separators', () => {
+  const def = { min_value_krw_24h: 1000000000, order_krw: '5000', krw_note: 'about', label: 'x', top_n: 30 };
+  const leaves = d.flattenLeaves(def);
+  assert.equal(d.isMoneyPath(['universe', 'min_value_krw_24h']), true);
+  assert.equal(d.isMoneyPath(['markets', 0]), false);
+  assert.equal(d.isMoneyPath(['network']), false, '"krw" must be a word of the name');
+  assert.equal(leaves.min_value_krw_24h.money, true);
+  assert.equal(leaves.order_krw.money, true);
+  assert.equal(leaves.krw_note.money, false, 'a non-decimal string stays free text');
+  assert.equal(leaves.top_n.money, false);
+
+  leaves.order_krw.text = '1,250,000';
+  leaves.min_value_krw_24h.text = '-5';
+  leaves.krw_note.text = '';
+  const problems = d.validateLeaves(leaves);
+  assert.deepEqual(Object.keys(problems), ['min_value_krw_24h']);
+  assert.match(problems.min_value_krw_24h, /negative/);
+  leaves.min_value_krw_24h.text = '2000000000';
+  assert.deepEqual(d.validateLeaves(leaves), {});
+  const out = d.buildDefinition(def, leaves);
+  assert.equal(out.order_krw, '1250000');
+  assert.equal(out.min_value_krw_24h, 2000000000);
+  assert.deepEqual(d.changedKeys(def, leaves).sort(), ['krw_note', 'min_value_krw_24h', 'order_krw']);
+
+  for (const [text, ok] of [['1000', true], ['1,000.5', true], ['', false], ['12a', false], ['-3', false]]) {
+    assert.equal(d.leafProblem({ kind: 'string', text, money: true }) === null, ok, text);
+  }
+});
