@@ -11,11 +11,14 @@ export const session = $state({
   unreachable: null as string | null,
   /** A one-off message for the login screen (e.g. the session expired). */
   notice: null as string | null,
+  /** A RETRY from the login screen is under way (the login form stays, with what was typed). */
+  retrying: false,
 });
 
 /** Asks the API whether the session cookie is still valid (on load and on RETRY). */
 export async function checkSession(): Promise<void> {
-  session.phase = 'checking';
+  if (session.phase === 'login') session.retrying = true;
+  else session.phase = 'checking';
   try {
     const me = await api.me();
     setCsrfToken(me.csrf_token);
@@ -26,6 +29,8 @@ export async function checkSession(): Promise<void> {
     session.unreachable =
       e instanceof ApiUnreachable ? e.message : e instanceof ApiError && e.status === 401 ? null : describeError(e);
     session.phase = 'login';
+  } finally {
+    session.retrying = false;
   }
 }
 

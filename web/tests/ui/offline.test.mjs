@@ -126,7 +126,8 @@ test('a server that goes away is reported when logging in, and RETRY recovers', 
     up = true;
     await byTestId(page, 'retry').click();
     await byTestId(page, 'api-unreachable').waitFor({ state: 'detached', timeout: 5000 });
-    assert.ok(await byTestId(page, 'login-form').isVisible());
+    assert.ok(await byTestId(page, 'login-form').isVisible(), 'RETRY keeps the login form on screen');
+    assert.equal(await byTestId(page, 'login-username').inputValue(), 'admin', 'what was typed survives a RETRY');
   } finally {
     await page.close();
     await server.close();
