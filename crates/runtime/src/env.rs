@@ -29,6 +29,10 @@ pub const TRADER_IMAGE: &str = "TRADER_IMAGE";
 pub const TRADER_NETWORK: &str = "TRADER_NETWORK";
 /// Path of the trader binary for the process backend.
 pub const TRADER_BIN: &str = "TRADER_BIN";
+/// Memory limit of one trader container in MiB (docker backend).
+pub const TRADER_MEMORY_MB: &str = "TRADER_MEMORY_MB";
+/// Database URL handed to traders when it differs from `DATABASE_URL`.
+pub const TRADER_DATABASE_URL: &str = "TRADER_DATABASE_URL";
 /// The trader id a trader process runs as.
 pub const TRADER_ID: &str = "TRADER_ID";
 /// Telegram bot token (alerts, STAB-3). Empty disables Telegram.
@@ -55,6 +59,8 @@ pub const ALL: &[&str] = &[
     TRADER_IMAGE,
     TRADER_NETWORK,
     TRADER_BIN,
+    TRADER_MEMORY_MB,
+    TRADER_DATABASE_URL,
     TRADER_ID,
     TELEGRAM_BOT_TOKEN,
     TELEGRAM_CHAT_ID,

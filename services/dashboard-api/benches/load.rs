@@ -1,0 +1,2 @@
+//! Load check (placeholder until written).
+fn main() {}
