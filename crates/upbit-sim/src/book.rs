@@ -52,9 +52,15 @@ impl Book {
         let group = |levels: &[Level], up: bool| {
             let mut out: Vec<Level> = Vec::new();
             for l in levels {
-                let steps = l.price / unit;
+                // A unit so small that the bucket overflows cannot be shown.
+                let Some(steps) = l.price.checked_div(unit) else {
+                    continue;
+                };
                 let steps = if up { steps.ceil() } else { steps.floor() };
-                let p = (steps * unit).normalize();
+                let Some(p) = steps.checked_mul(unit) else {
+                    continue;
+                };
+                let p = p.normalize();
                 match out.last_mut() {
                     Some(last) if last.price == p => last.size += l.size,
                     _ => out.push(Level {

@@ -14,6 +14,14 @@ struct State {
     speed: f64,
 }
 
+/// The largest single jump of [`SimClock::step`] / [`SimClock::set`]: the
+/// world replays (or generates) every minute in between, so a runaway jump
+/// would stall the simulator.
+pub const MAX_JUMP_DAYS: i64 = 31;
+
+/// The highest speed (sim seconds per wall second) the clock accepts.
+pub const MAX_SPEED: f64 = 100_000.0;
+
 /// The simulator's clock, driven by an injected wall clock.
 #[derive(Debug)]
 pub struct SimClock {
@@ -62,14 +70,23 @@ impl SimClock {
         &self.wall
     }
 
-    /// Moves sim time forward by `by` (negative steps are refused).
+    /// Moves sim time forward by `by` (negative steps and steps over
+    /// [`MAX_JUMP_DAYS`] are refused).
     pub fn step(&self, by: Duration) -> Result<DateTime<Utc>, String> {
         if by < Duration::zero() {
             return Err("the clock only moves forward".to_owned());
         }
+        if by > Duration::days(MAX_JUMP_DAYS) {
+            return Err(format!(
+                "the clock moves at most {MAX_JUMP_DAYS} days at a time"
+            ));
+        }
         let mut s = self.lock();
         self.rebase(&mut s);
-        s.anchor_sim += by;
+        s.anchor_sim = s
+            .anchor_sim
+            .checked_add_signed(by)
+            .ok_or_else(|| "the clock cannot move that far".to_owned())?;
         Ok(s.anchor_sim)
     }
 
@@ -83,11 +100,17 @@ impl SimClock {
                 s.anchor_sim
             ));
         }
+        if at - s.anchor_sim > Duration::days(MAX_JUMP_DAYS) {
+            return Err(format!(
+                "the clock moves at most {MAX_JUMP_DAYS} days at a time (now {}, asked {at})",
+                s.anchor_sim
+            ));
+        }
         s.anchor_sim = at;
         Ok(at)
     }
 
-    /// Changes the speed (0 freezes).
+    /// Changes the speed (0 freezes; clamped to `0..=MAX_SPEED`).
     pub fn set_speed(&self, speed: f64) {
         let mut s = self.lock();
         self.rebase(&mut s);
@@ -102,7 +125,7 @@ impl SimClock {
 
 fn sanitize(speed: f64) -> f64 {
     if speed.is_finite() && speed >= 0.0 {
-        speed
+        speed.min(MAX_SPEED)
     } else {
         0.0
     }
@@ -141,7 +164,11 @@ mod tests {
         assert!(c.set(s0).is_err());
         c.set(s0 + Duration::days(1)).unwrap();
         assert_eq!(c.now_ms(), (s0 + Duration::days(1)).timestamp_millis());
+        assert!(c.step(Duration::days(MAX_JUMP_DAYS + 1)).is_err());
+        assert!(c.set(s0 + Duration::days(MAX_JUMP_DAYS + 2)).is_err());
         c.set_speed(f64::NAN);
         assert!(c.speed().abs() < f64::EPSILON);
+        c.set_speed(1e300);
+        assert!((c.speed() - MAX_SPEED).abs() < f64::EPSILON);
     }
 }

@@ -81,6 +81,12 @@ pub struct AccountSpec {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// The largest balance an account may be given (keeps every later sum far
+/// from `Decimal`'s range).
+fn max_balance() -> Decimal {
+    Decimal::from(10u64.pow(18))
+}
+
 impl AccountSpec {
     /// A full-permission account with `balances`.
     pub fn new(access_key: &str, secret_key: &str, balances: &[(&str, &str)]) -> Self {
@@ -111,9 +117,16 @@ impl AccountSpec {
             if v.is_sign_negative() && !v.is_zero() {
                 return Err(format!("balances.{c}: must not be negative"));
             }
+            if v > max_balance() {
+                return Err(format!("balances.{c}: must be at most {}", max_balance()));
+            }
             let avg = match self.avg_buy_prices.get(c) {
                 Some(a) => Decimal::from_str_exact(a.trim())
-                    .map_err(|_| format!("avg_buy_prices.{c}: not a decimal: {a:?}"))?,
+                    .ok()
+                    .filter(|v| !v.is_sign_negative() && *v <= max_balance())
+                    .ok_or_else(|| {
+                        format!("avg_buy_prices.{c}: not a decimal within 0..1e18: {a:?}")
+                    })?,
                 None => Decimal::ZERO,
             };
             balances.insert(
@@ -766,8 +779,14 @@ fn replay(
 /// Parses a speed for the CLI (`--speed 60`).
 pub fn parse_speed(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("not a number: {s:?}"))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err("speed must be a finite number >= 0".to_owned());
+    check_speed(v)
+}
+
+/// A speed within `0..=MAX_SPEED`, or why not.
+pub fn check_speed(v: f64) -> Result<f64, String> {
+    let max = crate::clock::MAX_SPEED;
+    if !v.is_finite() || !(0.0..=max).contains(&v) {
+        return Err(format!("speed must be a number from 0 to {max}"));
     }
     Ok(v)
 }

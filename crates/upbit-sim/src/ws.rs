@@ -216,7 +216,7 @@ impl Session {
                     }
                     Kind::Orderbook => {
                         let book = w.book(i);
-                        out.push(render_book(code, &book, *depth, t.level, now, "SNAPSHOT"));
+                        out.extend(render_book(code, &book, *depth, t.level, now, "SNAPSHOT"));
                     }
                     Kind::Candle(unit) => {
                         if let Some(c) = w.markets[i].candles(unit, None, 1, now).first() {
@@ -257,7 +257,7 @@ impl Session {
                     .filter(|t| t.kind == Kind::Orderbook && !t.only_snapshot)
                 {
                     if let Some((_, depth)) = t.codes.iter().find(|(c, _)| c == code) {
-                        msgs.push(render_book(code, book, *depth, t.level, *ts, "REALTIME"));
+                        msgs.extend(render_book(code, book, *depth, t.level, *ts, "REALTIME"));
                     }
                 }
             }
@@ -324,6 +324,8 @@ impl Session {
     }
 }
 
+/// The orderbook message at `level`; `None` when the market does not support
+/// that aggregation level (the REST endpoint answers an empty list then).
 fn render_book(
     code: &str,
     book: &crate::book::Book,
@@ -331,10 +333,21 @@ fn render_book(
     level: Decimal,
     ts: i64,
     stream: &str,
-) -> Value {
+) -> Option<Value> {
     if level.is_zero() {
-        views::ws_orderbook(code, book, depth, level, ts, stream)
-    } else {
-        views::ws_orderbook(code, &book.aggregated(level), depth, level, ts, stream)
+        return Some(views::ws_orderbook(code, book, depth, level, ts, stream));
     }
+    let reference = book.best_ask().or(book.best_bid())?;
+    let tick = domain::tick::tick_size(reference);
+    if !crate::http::quotation::supported_levels(tick).contains(&level) {
+        return None;
+    }
+    Some(views::ws_orderbook(
+        code,
+        &book.aggregated(level),
+        depth,
+        level,
+        ts,
+        stream,
+    ))
 }

@@ -209,13 +209,18 @@ impl Engine {
         let best_bid = book.best_bid();
         let best_ask = book.best_ask();
 
-        // Order value.
+        // Order value (a product beyond `Decimal`'s range is over any maximum).
         let value = match ord_type {
-            OrdType::Limit => price.zip(volume).map(|(p, v)| p * v),
+            OrdType::Limit => price
+                .zip(volume)
+                .map(|(p, v)| p.checked_mul(v).unwrap_or(Decimal::MAX)),
             OrdType::Price => price,
             OrdType::Market | OrdType::Best => match side {
                 Side::Bid => price,
-                Side::Ask => volume.map(|v| v * best_bid.unwrap_or_default()),
+                Side::Ask => volume.map(|v| {
+                    v.checked_mul(best_bid.unwrap_or_default())
+                        .unwrap_or(Decimal::MAX)
+                }),
             },
         }
         .unwrap_or_default();

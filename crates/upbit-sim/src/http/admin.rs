@@ -47,7 +47,16 @@ fn bad(message: impl Into<String>) -> Response {
     reason = "the error is the ready 400 response the handler returns"
 )]
 fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| bad(format!("invalid JSON body: {e}")))
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            bad(format!("invalid JSON body: {inner}"))
+        } else {
+            bad(format!("invalid JSON body at {path}: {inner}"))
+        }
+    })
 }
 
 async fn health(State(sh): State<Arc<Shared>>) -> Response {
@@ -123,10 +132,18 @@ async fn set_clock(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     };
     // Bring everything up to now before the jump.
     drop(sh.world());
-    let step = req.step_seconds.unwrap_or(0).saturating_mul(1000)
-        + req.step_minutes.unwrap_or(0).saturating_mul(60_000);
-    if step != 0
-        && let Err(e) = sh.clock.step(Duration::milliseconds(step))
+    let step = req
+        .step_seconds
+        .unwrap_or(0)
+        .checked_mul(1000)
+        .zip(req.step_minutes.unwrap_or(0).checked_mul(60_000))
+        .and_then(|(a, b)| a.checked_add(b))
+        .and_then(Duration::try_milliseconds);
+    let Some(step) = step else {
+        return bad("step_seconds / step_minutes: too large");
+    };
+    if !step.is_zero()
+        && let Err(e) = sh.clock.step(step)
     {
         return bad(e);
     }
@@ -136,10 +153,10 @@ async fn set_clock(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
         return bad(e);
     }
     if let Some(speed) = req.speed {
-        if !speed.is_finite() || speed < 0.0 {
-            return bad("speed must be a finite number >= 0");
+        match crate::server::check_speed(speed) {
+            Ok(v) => sh.clock.set_speed(v),
+            Err(e) => return bad(e),
         }
-        sh.clock.set_speed(speed);
     }
     // Replay everything in between (fills, streams).
     drop(sh.world());

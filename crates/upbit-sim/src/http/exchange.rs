@@ -374,13 +374,14 @@ fn closed_orders(w: &World, p: &Params, c: &Ctx) -> Result<Value, ApiError> {
         .get("end_time")
         .map(|r| time_param(r).ok_or_else(|| ApiError::validation("end_time")))
         .transpose()?;
+    let week = 7 * DAY_MS;
     let (from, to) = match (start, end) {
         (Some(s), Some(e)) => (s, e),
-        (Some(s), None) => (s, s + 7 * DAY_MS),
-        (None, Some(e)) => (e - 7 * DAY_MS, e),
-        (None, None) => (c.now - 7 * DAY_MS, c.now),
+        (Some(s), None) => (s, s.saturating_add(week)),
+        (None, Some(e)) => (e.saturating_sub(week), e),
+        (None, None) => (c.now - week, c.now),
     };
-    if to < from || to - from > 7 * DAY_MS {
+    if to < from || to.saturating_sub(from) > week {
         return Err(ApiError::validation_msg(
             "the start_time ~ end_time window must be at most 7 days",
         ));

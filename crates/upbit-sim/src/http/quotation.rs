@@ -152,7 +152,7 @@ fn ticker_all(w: &mut World, p: &Params, now: Millis) -> Result<Value, ApiError>
 }
 
 /// Aggregation levels a market supports: `0` and tick × 10^k, k = 1..5.
-fn supported_levels(tick: Decimal) -> Vec<Decimal> {
+pub(crate) fn supported_levels(tick: Decimal) -> Vec<Decimal> {
     let mut v = vec![Decimal::ZERO];
     let mut l = tick;
     for _ in 0..5 {

@@ -6,5 +6,13 @@
     reason = "test helpers may panic on setup failure"
 )]
 
+mod admin;
+mod auth;
+mod bad_input;
+mod exchange;
+mod matching;
+mod persistence;
 mod quotation;
+mod ratelimit;
 mod support;
+mod websocket;

@@ -204,26 +204,12 @@ impl Sim {
         let hashed_opt = (!params.is_empty()).then_some(hashed.as_str());
         let token = sign(key, &self.next_nonce(), hashed_opt, Algorithm::HS256);
         if method == Method::POST {
-            let mut body = serde_json::Map::new();
-            for (k, v) in params {
-                body.insert((*k).to_owned(), json!(v));
-            }
-            let text = serde_json::to_string(&body).unwrap();
-            // serde_json's map may reorder keys; send them in params order.
-            let ordered = format!(
-                "{{{}}}",
-                params
-                    .iter()
-                    .map(|(k, v)| format!("{}:{}", json!(k), json!(v)))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            let _ = text;
+            // The JSON body keeps the parameters in hash order.
             self.raw(
                 method,
                 path,
                 Some(&token),
-                Some(("application/json; charset=utf-8", ordered)),
+                Some(("application/json; charset=utf-8", json_object(params))),
             )
             .await
         } else {
@@ -294,5 +280,94 @@ impl Sim {
             .map(|u| (dec(&u["bid_price"]), dec(&u["bid_size"])))
             .collect();
         (asks, bids)
+    }
+}
+
+/// `{"k":"v",…}` with the keys in the given order (the order the hash uses).
+pub(crate) fn json_object(params: &[(&str, &str)]) -> String {
+    format!(
+        "{{{}}}",
+        params
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json!(k), json!(v)))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+/// `k=v&…` without encoding (what the client hashes).
+pub(crate) fn hash_input(params: &[(&str, &str)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Starts a replay simulator after `edit` changed its configuration.
+pub(crate) async fn replay_with(edit: impl FnOnce(&mut SimConfig)) -> Sim {
+    let (mut c, wall) = replay_config();
+    edit(&mut c);
+    start(c, wall).await
+}
+
+impl Sim {
+    /// A signed call whose parameters travel in a body of `content_type`
+    /// (`form`: `k=v&…` url-encoded; `json`: a JSON object), whatever the method.
+    pub(crate) async fn private_body(
+        &self,
+        key: &Key,
+        method: Method,
+        path: &str,
+        params: &[(&str, &str)],
+        json_body: bool,
+    ) -> Resp {
+        let token = sign(
+            key,
+            &self.next_nonce(),
+            Some(&hash_input(params)),
+            Algorithm::HS256,
+        );
+        let body = if json_body {
+            ("application/json", json_object(params))
+        } else {
+            (
+                "application/x-www-form-urlencoded",
+                params
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+                    .collect::<Vec<_>>()
+                    .join("&"),
+            )
+        };
+        self.raw(method, path, Some(&token), Some(body)).await
+    }
+
+    /// `POST /v1/orders` with `params` (JSON body); asserts nothing.
+    pub(crate) async fn create(&self, key: &Key, params: &[(&str, &str)]) -> Resp {
+        self.private(key, Method::POST, "/v1/orders", params).await
+    }
+
+    /// Creates an order that must be accepted; returns its uuid.
+    pub(crate) async fn place(&self, key: &Key, params: &[(&str, &str)]) -> String {
+        let r = self.create(key, params).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{params:?}: {}", r.body);
+        r.body["uuid"].as_str().unwrap().to_owned()
+    }
+
+    /// An admin call under `/_sim`.
+    pub(crate) async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        let mut req = self
+            .http
+            .request(method, format!("{}/_sim{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req.send().await.unwrap()).await
+    }
+
+    /// Adds an account through `POST /_sim/accounts` with extra fields.
+    pub(crate) async fn admin_account(&self, spec: Value) -> Resp {
+        self.admin(Method::POST, "/accounts", Some(spec)).await
     }
 }
