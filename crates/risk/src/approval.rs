@@ -24,7 +24,7 @@ pub struct RiskApproved<T> {
 }
 
 impl<T> RiskApproved<T> {
-    fn new(item: T, checks: Vec<CheckResult>) -> Self {
+    pub(crate) fn new(item: T, checks: Vec<CheckResult>) -> Self {
         Self { item, checks }
     }
 

@@ -282,6 +282,22 @@ pub enum GuardError {
     AlreadyTripped,
 }
 
+/// The part of the guard that is persisted (`trader_safety_state`), see
+/// [`RuntimeGuard::snapshot`] and [`RuntimeGuard::restore`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardSnapshot {
+    /// The UTC day the figures belong to.
+    pub day: NaiveDate,
+    /// Day-start equity minus the last marked equity (positive = a loss).
+    pub daily_loss: Krw,
+    /// Losing trades in a row.
+    pub consecutive_losses: u32,
+    /// The kill switch.
+    pub kill_switch: KillSwitch,
+    /// Blacklisted markets and until when (RUN-1).
+    pub blacklist: BTreeMap<Market, DateTime<Utc>>,
+}
+
 /// The guard's state. See the module docs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeGuard {
@@ -538,6 +554,49 @@ impl RuntimeGuard {
             blocks_after: self.blocks(now, params),
             effects,
         })
+    }
+
+    /// What a restart must keep (the `trader_safety_state` row): the trading
+    /// day, the day's net loss so far, the loss streak, the kill switch and
+    /// the blacklist. Health flags, the PANIC block and slippage cool-downs
+    /// are re-learned from live data after a restart.
+    pub fn snapshot(&self) -> GuardSnapshot {
+        GuardSnapshot {
+            day: self.day,
+            daily_loss: self.day_start_equity - self.last_equity,
+            consecutive_losses: self.consecutive_losses,
+            kill_switch: self.kill_switch.clone(),
+            blacklist: self.blacklist.clone(),
+        }
+    }
+
+    /// Rebuilds a guard from a [`GuardSnapshot`] with the equity now. On the
+    /// same UTC day the day's start equity is `equity + daily_loss`, so the
+    /// daily loss limit keeps counting from where it was; on a later day the
+    /// day starts afresh. The kill switch and unexpired blacklist entries
+    /// survive; the loss-streak block is re-derived from the count.
+    pub fn restore(
+        snapshot: GuardSnapshot,
+        equity: Krw,
+        now: DateTime<Utc>,
+        params: &RiskParams,
+    ) -> Self {
+        let today = now.date_naive();
+        let same_day = snapshot.day >= today;
+        let mut g = Self::new(equity, now);
+        if same_day {
+            g.day = snapshot.day;
+            g.day_start_equity = equity + snapshot.daily_loss;
+            g.consecutive_losses = snapshot.consecutive_losses;
+            g.consecutive_loss_block = snapshot.consecutive_losses >= params.consecutive_loss_limit;
+        }
+        g.kill_switch = snapshot.kill_switch;
+        g.blacklist = snapshot
+            .blacklist
+            .into_iter()
+            .filter(|(_, until)| *until > now)
+            .collect();
+        g
     }
 
     fn roll_day(&mut self, now: DateTime<Utc>) -> Vec<GuardEffect> {

@@ -22,6 +22,8 @@ pub mod guard;
 pub mod params;
 /// Open risk, remaining budget and the SPEC §14 portfolio numbers.
 pub mod portfolio;
+/// Re-issuing an approval as tranches, retries or an exit's market rest (EXE-1).
+pub mod reissue;
 /// Decimal serde helpers for configuration values.
 mod serde_decimal;
 /// Position sizing (RISK-1/2/3).
@@ -37,8 +39,9 @@ pub use checks::{
 };
 pub use correlation::{Clusters, correlation};
 pub use guard::{
-    BlockReason, GuardEffect, GuardError, GuardEvent, GuardTransition, KillCause, KillSwitch,
-    RuntimeGuard,
+    BlockReason, GuardEffect, GuardError, GuardEvent, GuardSnapshot, GuardTransition, KillCause,
+    KillSwitch, RuntimeGuard,
 };
 pub use params::{RiskOverrides, RiskParams};
+pub use reissue::ReissueError;
 pub use sizing::{SizeLimit, Sizing, SizingError, SizingRequest, size_position};

@@ -360,3 +360,48 @@ fn state_round_trips_through_serde() {
     let back: GuardTransition = serde_json::from_str(&json).unwrap();
     assert_eq!(back, t);
 }
+
+#[test]
+fn snapshot_restores_loss_count_kill_switch_and_blacklist() {
+    let p = params();
+    let mut g = guard();
+    mark(&mut g, 9_700_000, t0());
+    close(&mut g, -1, t0());
+    g.record_order_failure(m("KRW-XRP"), t0(), &p);
+    g.record_order_failure(m("KRW-XRP"), t0(), &p);
+    g.record_order_failure(m("KRW-XRP"), t0(), &p);
+    let snap = g.snapshot();
+    assert_eq!(snap.daily_loss, krw(300_000));
+    assert_eq!(snap.consecutive_losses, 1);
+
+    // Same day, equity moved on while the trader was down: the limit keeps
+    // counting from the day's start (10 M), so 4.9 M more loss trips it.
+    let later = t0() + Duration::minutes(5);
+    let mut back = RuntimeGuard::restore(snap.clone(), krw(9_600_000), later, &p);
+    assert_eq!(back.day_start_equity(), krw(9_900_000));
+    assert_eq!(back.consecutive_losses(), 1);
+    assert!(back.blacklisted_until(&m("KRW-XRP"), later).is_some());
+    let t = mark(&mut back, 9_300_000, later);
+    assert!(
+        t.effects
+            .iter()
+            .any(|e| matches!(e, GuardEffect::KillSwitchTripped { .. })),
+        "{t:?}"
+    );
+    // ... and the tripped switch survives another restart, on a later day too.
+    let next_day = t0() + Duration::days(1);
+    let again = RuntimeGuard::restore(back.snapshot(), krw(9_300_000), next_day, &p);
+    assert!(matches!(again.kill_switch(), KillSwitch::Tripped { .. }));
+    assert_eq!(again.day_start_equity(), krw(9_300_000));
+    assert_eq!(again.consecutive_losses(), 0);
+    // the blacklist expired meanwhile
+    assert_eq!(again.blacklisted_until(&m("KRW-XRP"), next_day), None);
+
+    // A restored loss streak at the limit blocks entries again.
+    let mut streak = guard();
+    for _ in 0..p.consecutive_loss_limit {
+        close(&mut streak, -1, t0());
+    }
+    let restored = RuntimeGuard::restore(streak.snapshot(), krw(10_000_000), later, &p);
+    assert!(!restored.entries_allowed(later, &p));
+}
