@@ -158,6 +158,43 @@ impl RegimePolicy {
     }
 }
 
+/// How an entry order is priced (EXE-1: limit orders first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EntryStyle {
+    /// A limit buy at the best ask; an unfilled rest waits until the timeout.
+    #[default]
+    Limit,
+    /// A limit buy at the best ask, immediate-or-cancel.
+    Ioc,
+    /// A maker-only limit one tick below the best ask; cancelled if it would cross.
+    PostOnly,
+}
+
+/// How the executor works this strategy's orders (EXE-1). Optional in a
+/// stored definition; absent means the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutionRules {
+    /// Entry order style.
+    pub entry_style: EntryStyle,
+    /// Tranches an entry is split into (1–5). The first is priced by the
+    /// style; the others rest post-only one tick lower each.
+    pub split_entries: u32,
+    /// A resting entry remainder is cancelled after this many seconds (10–3600).
+    pub entry_timeout_secs: u32,
+}
+
+impl Default for ExecutionRules {
+    fn default() -> Self {
+        Self {
+            entry_style: EntryStyle::Limit,
+            split_entries: 1,
+            entry_timeout_secs: 120,
+        }
+    }
+}
+
 /// One Score-Strategy. Deserialising validates (errors name the field).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "Unchecked")]
@@ -186,6 +223,9 @@ pub struct StrategyDefinition {
     pub regime_policy: RegimePolicy,
     /// Risk numbers of the profile.
     pub risk: RiskParams,
+    /// Order handling (EXE-1).
+    #[serde(default)]
+    pub execution: ExecutionRules,
 }
 
 #[derive(Deserialize)]
@@ -203,6 +243,8 @@ struct Unchecked {
     exits: ExitRules,
     regime_policy: RegimePolicy,
     risk: RiskParams,
+    #[serde(default)]
+    execution: ExecutionRules,
 }
 
 impl TryFrom<Unchecked> for StrategyDefinition {
@@ -222,6 +264,7 @@ impl TryFrom<Unchecked> for StrategyDefinition {
             exits: u.exits,
             regime_policy: u.regime_policy,
             risk: u.risk,
+            execution: u.execution,
         };
         d.validate()?;
         Ok(d)
@@ -341,6 +384,7 @@ impl StrategyDefinition {
                 panic: 0.0,
             },
             risk: RiskParams::builtin(profile),
+            execution: ExecutionRules::default(),
         };
         match profile {
             RiskProfile::Standard | RiskProfile::AiMode => standard,
@@ -519,6 +563,16 @@ impl StrategyDefinition {
         }
         self.validate_universe()?;
         self.validate_exits()?;
+        let x = self.execution;
+        if !(1..=5).contains(&x.split_entries) {
+            return Err(err("execution.split_entries", "must be within [1, 5]"));
+        }
+        if !(10..=3600).contains(&x.entry_timeout_secs) {
+            return Err(err(
+                "execution.entry_timeout_secs",
+                "must be within [10, 3600]",
+            ));
+        }
         for label in RegimeLabel::ALL {
             check_range(
                 &format!("regime_policy.{}", label.as_str().to_ascii_lowercase()),

@@ -27,7 +27,7 @@ pub mod score;
 pub mod screener;
 
 pub use aggregator::{Aggregate, ScoreSignal, ScoreState};
-pub use definition::{StrategyDefinition, StrategyOverrides};
+pub use definition::{EntryStyle, ExecutionRules, StrategyDefinition, StrategyOverrides};
 pub use evaluate::{Cycle, EntryDecision, EntryInputs, Evaluation, Evaluator};
 pub use exits::{ExitAction, ExitContext, ExitDecision, decide_exit};
 pub use explain::{EntryPlan, SignalRecord};

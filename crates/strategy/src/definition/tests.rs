@@ -176,3 +176,26 @@ fn ai_mode_overrides() {
     bad(r#"{"top_n": 0}"#, "universe.top_n");
     assert!(serde_json::from_str::<StrategyOverrides>(r#"{"alpha": 0.5}"#).is_err());
 }
+
+#[test]
+fn execution_rules_are_optional_and_validated() {
+    // A stored definition without the `execution` section reads as the defaults.
+    let d = StrategyDefinition::builtin(RiskProfile::Standard);
+    let mut v = serde_json::to_value(&d).unwrap();
+    v.as_object_mut().unwrap().remove("execution");
+    let back = StrategyDefinition::from_json(&v.to_string()).unwrap();
+    assert_eq!(back.execution, ExecutionRules::default());
+    // A given section is read and checked.
+    v["execution"] = serde_json::json!({"entry_style": "POST_ONLY", "split_entries": 3});
+    let back = StrategyDefinition::from_json(&v.to_string()).unwrap();
+    assert_eq!(back.execution.entry_style, EntryStyle::PostOnly);
+    assert_eq!(back.execution.split_entries, 3);
+    assert_eq!(back.execution.entry_timeout_secs, 120);
+    check(|d| d.execution.split_entries = 0, "execution.split_entries");
+    check(
+        |d| d.execution.entry_timeout_secs = 5,
+        "execution.entry_timeout_secs",
+    );
+    v["execution"] = serde_json::json!({"entry_style": "MARKET"});
+    assert!(StrategyDefinition::from_json(&v.to_string()).is_err());
+}
