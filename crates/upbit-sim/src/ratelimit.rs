@@ -123,6 +123,8 @@ pub struct RateLimiter {
     windows: HashMap<(Group, String), (Millis, u32)>,
     strikes: HashMap<String, Strikes>,
     checks: u64,
+    refused: u64,
+    blocked: u64,
 }
 
 impl RateLimiter {
@@ -144,6 +146,7 @@ impl RateLimiter {
         }
         let strikes = self.strikes.entry(subject.to_owned()).or_default();
         if self.config.enabled && strikes.blocked_until > now {
+            self.blocked += 1;
             return Verdict::Blocked {
                 until: strikes.blocked_until,
             };
@@ -171,10 +174,12 @@ impl RateLimiter {
                 strikes.blocks += 1;
                 strikes.consecutive = 0;
                 strikes.blocked_until = now + i64::try_from(secs * 1000).unwrap_or(i64::MAX / 2);
+                self.blocked += 1;
                 return Verdict::Blocked {
                     until: strikes.blocked_until,
                 };
             }
+            self.refused += 1;
             return Verdict::TooMany;
         }
         entry.1 += 1;
@@ -182,6 +187,11 @@ impl RateLimiter {
         Verdict::Ok {
             remaining: limit - entry.1,
         }
+    }
+
+    /// Requests refused so far: `(429, 418)` (injected faults not counted).
+    pub fn refusals(&self) -> (u64, u64) {
+        (self.refused, self.blocked)
     }
 
     /// Requests left for `subject` in `group` without counting one.
@@ -285,6 +295,7 @@ mod tests {
             }
         );
         assert_eq!(r.peek(Group::Ticker, "ip", t2 + 30), 0);
+        assert_eq!(r.refusals(), (5, 3));
     }
 
     #[test]

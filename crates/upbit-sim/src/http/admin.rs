@@ -61,6 +61,7 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Response> {
 
 async fn health(State(sh): State<Arc<Shared>>) -> Response {
     let now = sh.clock.now();
+    let (refused, blocked) = sh.rate.lock().map_or((0, 0), |r| r.refusals());
     let w = sh.world();
     Json(json!({
         "status": "ok",
@@ -71,6 +72,7 @@ async fn health(State(sh): State<Arc<Shared>>) -> Response {
         "accounts": w.engine.accounts().len(),
         "orders": w.engine.orders().len(),
         "ws_sessions": sh.events.receiver_count(),
+        "rate_limited": { "429": refused, "418": blocked },
     }))
     .into_response()
 }

@@ -32,7 +32,9 @@ pub enum ApiErrorKind {
     InsufficientFundsAsk,
     /// `under_min_total_bid`.
     UnderMinTotalBid,
-    /// `under_min_total_ask`.
+    /// `under_min_total_ask`, and `under_min_total_market_ask` (a market sell
+    /// valued at volume × best bid below the minimum; the raw name stays in
+    /// [`UpbitError::Api`]'s `name`).
     UnderMinTotalAsk,
     /// `invalid_price_bid`: off the tick grid.
     InvalidPriceBid,
@@ -89,7 +91,7 @@ impl ApiErrorKind {
             "insufficient_funds_bid" => Self::InsufficientFundsBid,
             "insufficient_funds_ask" => Self::InsufficientFundsAsk,
             "under_min_total_bid" => Self::UnderMinTotalBid,
-            "under_min_total_ask" => Self::UnderMinTotalAsk,
+            "under_min_total_ask" | "under_min_total_market_ask" => Self::UnderMinTotalAsk,
             "invalid_price_bid" => Self::InvalidPriceBid,
             "invalid_price_ask" => Self::InvalidPriceAsk,
             "invalid_volume_bid" => Self::InvalidVolumeBid,

@@ -9,6 +9,7 @@
 )]
 
 mod backfill;
+mod conformance;
 mod http;
 mod server;
 mod websocket;

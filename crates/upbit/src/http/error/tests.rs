@@ -31,6 +31,12 @@ fn categories_and_retry_classes() {
         ),
         (400, env("under_min_total_bid"), C::OrderRejected, false),
         (400, env("under_min_total_ask"), C::OrderRejected, false),
+        (
+            400,
+            env("under_min_total_market_ask"),
+            C::OrderRejected,
+            false,
+        ),
         (400, env("invalid_price_bid"), C::OrderRejected, false),
         (400, env("invalid_price_ask"), C::OrderRejected, false),
         (400, env("invalid_volume_bid"), C::OrderRejected, false),
