@@ -254,6 +254,31 @@ mod tests {
             prop_assert!(ask.get() - p < tick_size(ask.get()), "ask moved more than a tick");
         }
 
+        /// Prices within ±0.2 % of a band boundary, where the tick changes
+        /// and rounding down can cross into the finer band below.
+        #[test]
+        fn rounding_near_band_edges_is_safe_and_on_tick(
+            band in 0usize..TICK_TABLE.len() - 1,
+            offset in -2_000i64..=2_000,
+            extra in 0i64..1_000,
+        ) {
+            let edge = TICK_TABLE[band].0;
+            let p = edge + edge * Decimal::new(offset, 6) + Decimal::new(extra, 12);
+            prop_assume!(p > Decimal::ZERO);
+            for side in [Side::Bid, Side::Ask] {
+                let Ok(r) = round_price(p, side) else {
+                    prop_assert_eq!(side, Side::Bid, "only a buy may round to zero");
+                    continue;
+                };
+                prop_assert!(is_on_tick(r.get()), "{:?} {} -> {} off tick", side, p, r);
+                match side {
+                    Side::Bid => prop_assert!(r.get() <= p, "buy {} rounded up to {}", p, r),
+                    Side::Ask => prop_assert!(r.get() >= p, "sell {} rounded down to {}", p, r),
+                }
+                prop_assert!(check_tick("price", r).is_ok());
+            }
+        }
+
         #[test]
         fn on_tick_prices_are_fixed_points(p in price_strategy()) {
             let on = round_price(p, Side::Bid);

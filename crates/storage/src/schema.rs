@@ -2,12 +2,19 @@
 //! time, forward-only, with the same version numbers in both dialects.
 //! Only the dashboard-api calls [`Store::migrate`]; every other service calls
 //! [`Store::check_schema`] and refuses to start when the database is behind.
+//!
+//! On MariaDB, migrations run while holding the server-wide named lock
+//! [`MARIADB_DDL_LOCK`]. MariaDB 10.11 can leave a stray `<table>.TRG-`
+//! backup file behind when `CREATE TRIGGER` (migration 6) runs while another
+//! session executes `DROP DATABASE` on the same server; that database can
+//! then never be dropped. Anything that drops databases on a shared server
+//! (the test harnesses) takes the same lock around `DROP DATABASE`.
 
 use sqlx::migrate::Migrator;
 
 use crate::{
     StorageError, Store,
-    db::{Sql2, on_pool, row::Cols},
+    db::{Pool, Sql2, on_pool, row::Cols},
 };
 
 static SQLITE: Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -20,6 +27,12 @@ const MIGRATIONS_TABLE_EXISTS: Sql2 = Sql2 {
 };
 const APPLIED_MIGRATIONS: &str =
     "SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version";
+
+/// The server-wide MariaDB lock (`GET_LOCK`) held while migrations run, and
+/// by test harnesses around `DROP DATABASE` (see the module docs).
+pub const MARIADB_DDL_LOCK: &str = "upbit_platform_ddl";
+/// How long [`Store::migrate`] waits for [`MARIADB_DDL_LOCK`].
+const DDL_LOCK_WAIT_SECS: i64 = 300;
 
 /// One migration applied to the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,10 +58,38 @@ impl Store {
     }
 
     /// Applies every pending migration. Applying twice is a no-op. An
-    /// applied file that was edited afterwards is refused (checksum).
+    /// applied file that was edited afterwards is refused (checksum). On
+    /// MariaDB it holds [`MARIADB_DDL_LOCK`] meanwhile (a retryable
+    /// `Conflict` on `schema` after waiting 300 s for it).
     pub async fn migrate(&self) -> Result<(), StorageError> {
         let migrator = self.migrator();
-        on_pool!(self, |pool, _d| migrator.run(pool).await)?;
+        match self.pool() {
+            Pool::Sqlite(pool) => migrator.run(pool).await?,
+            Pool::MySql(pool) => {
+                // The lock lives on a connection of its own, closed
+                // afterwards, so it is released whatever happens; the
+                // migrator uses the pool as usual.
+                let mut conn = pool.acquire().await?.detach();
+                let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
+                    .bind(MARIADB_DDL_LOCK)
+                    .bind(DDL_LOCK_WAIT_SECS)
+                    .fetch_one(&mut conn)
+                    .await?;
+                if got != Some(1) {
+                    return Err(StorageError::Conflict {
+                        field: "schema",
+                        message: format!(
+                            "another session held the migration lock {MARIADB_DDL_LOCK:?} \
+                             for {DDL_LOCK_WAIT_SECS} s"
+                        ),
+                        retryable: true,
+                    });
+                }
+                let result = migrator.run(pool).await;
+                let _ = sqlx::Connection::close(conn).await;
+                result?;
+            }
+        }
         tracing::info!(
             backend = self.backend().as_str(),
             version = self.expected_schema_version(),

@@ -242,3 +242,125 @@ proptest! {
         }
     }
 }
+
+/// One event of every kind, with times chosen so that every time guard
+/// passes: the exhaustive graph below then holds every edge the table can
+/// ever take.
+fn every_model_event() -> Vec<ModelEvent> {
+    let long_ago = t0() - Duration::days(30);
+    vec![
+        ModelEvent::GatePassed,
+        ModelEvent::GateFailed,
+        ModelEvent::DeployPaper,
+        ModelEvent::PromoteEligible {
+            paper_deployed_at: long_ago,
+        },
+        ModelEvent::Arm,
+        ModelEvent::AutoRollback { reason: "a".into() },
+        ModelEvent::ManualRollback { reason: "m".into() },
+        ModelEvent::Redeploy {
+            rolled_back_at: long_ago,
+        },
+    ]
+}
+
+/// Stages reachable from DRAFT when `forbidden` is never entered.
+fn reachable_avoiding(forbidden: Option<ModelStage>) -> Vec<ModelStage> {
+    let mut seen = vec![ModelStage::Draft];
+    let mut queue = vec![ModelStage::Draft];
+    while let Some(stage) = queue.pop() {
+        for event in every_model_event() {
+            if let Ok(tr) = stage.apply(event, t0())
+                && Some(tr.to) != forbidden
+                && !seen.contains(&tr.to)
+            {
+                seen.push(tr.to);
+                queue.push(tr.to);
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn live_armed_is_unreachable_without_paper_deployed_exhaustively() {
+    // With every edge available, every stage is reachable from DRAFT (so
+    // the check below is not vacuous)…
+    let all = reachable_avoiding(None);
+    for stage in ModelStage::ALL {
+        assert!(all.contains(stage), "{stage} unreachable");
+    }
+    // …but with PAPER_DEPLOYED removed from the graph, neither LIVE stage is.
+    let without_paper = reachable_avoiding(Some(ModelStage::PaperDeployed));
+    assert!(!without_paper.contains(&ModelStage::LiveEligible));
+    assert!(!without_paper.contains(&ModelStage::LiveArmed));
+    // The only edge into LIVE_ARMED comes from LIVE_ELIGIBLE, and the only
+    // edge into LIVE_ELIGIBLE from PAPER_DEPLOYED (with the 24 h guard).
+    for from in ModelStage::ALL {
+        for event in every_model_event() {
+            if let Ok(tr) = from.apply(event.clone(), t0()) {
+                match tr.to {
+                    ModelStage::LiveArmed => assert_eq!(*from, ModelStage::LiveEligible),
+                    ModelStage::LiveEligible => {
+                        assert_eq!(*from, ModelStage::PaperDeployed);
+                        assert!(matches!(event, ModelEvent::PromoteEligible { .. }));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Event sequences biased towards the happy path, so that LIVE_ARMED is
+/// actually reached in many generated cases.
+fn guided_model_event() -> impl Strategy<Value = (ModelEvent, i64)> {
+    prop_oneof![
+        3 => Just(ModelEvent::GatePassed),
+        3 => Just(ModelEvent::DeployPaper),
+        3 => (0i64..48).prop_map(|h| ModelEvent::PromoteEligible {
+            paper_deployed_at: t0() + Duration::hours(h)
+        }),
+        3 => Just(ModelEvent::Arm),
+        1 => Just(ModelEvent::GateFailed),
+        1 => Just(ModelEvent::ManualRollback { reason: "m".into() }),
+        1 => (0i64..48).prop_map(|h| ModelEvent::Redeploy {
+            rolled_back_at: t0() + Duration::hours(h)
+        }),
+    ]
+    .prop_flat_map(|e| (Just(e), 0i64..96))
+}
+
+proptest! {
+    #[test]
+    fn guided_paths_to_live_armed_pass_paper_deployed_for_24h(
+        events in prop::collection::vec(guided_model_event(), 1..16)
+    ) {
+        let mut stage = ModelStage::Draft;
+        // When the current PAPER deployment began (by the injected clock).
+        let mut deployed_at: Option<DateTime<Utc>> = None;
+        for (e, h) in events {
+            let now = t0() + Duration::hours(h);
+            let Ok(tr) = stage.apply(e.clone(), now) else { continue };
+            if tr.to == ModelStage::PaperDeployed {
+                deployed_at = Some(now);
+            }
+            if tr.to == ModelStage::LiveEligible {
+                prop_assert_eq!(tr.from, ModelStage::PaperDeployed);
+                prop_assert!(deployed_at.is_some());
+                let ModelEvent::PromoteEligible { paper_deployed_at } = e else {
+                    return Err(TestCaseError::fail("LIVE_ELIGIBLE without PromoteEligible"));
+                };
+                prop_assert!(now - paper_deployed_at >= PROTECTION_PERIOD);
+            }
+            if tr.to == ModelStage::LiveArmed {
+                prop_assert_eq!(tr.from, ModelStage::LiveEligible);
+                prop_assert!(deployed_at.is_some(), "armed without PAPER_DEPLOYED");
+            }
+            if tr.to == ModelStage::RolledBack {
+                deployed_at = None;
+            }
+            stage = tr.to;
+        }
+    }
+}

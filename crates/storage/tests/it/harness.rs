@@ -5,6 +5,13 @@
 //! * MariaDB: a uniquely named database on `TEST_MARIADB_URL` (default
 //!   `mysql://root@127.0.0.1:3306`, a server URL without a database). An
 //!   unreachable server FAILS the test with a clear message — it never skips.
+//!
+//! Every test runs in its own database (or file), so nextest runs them in
+//! parallel. The body runs in its own task: a panic is caught, the database
+//! is dropped, then the panic is re-raised. Only a killed process (e.g. a
+//! nextest timeout) can leave a database behind; database names carry the
+//! server's clock (`storage_it_<unix secs>_<uuid>`), and every MariaDB test
+//! first drops such databases older than [`STALE_AFTER_SECS`].
 
 use std::{future::Future, path::PathBuf};
 
@@ -13,6 +20,11 @@ use storage::{Backend, Store};
 
 /// Default server for the MariaDB half of the suite.
 pub(crate) const DEFAULT_MARIADB_URL: &str = "mysql://root@127.0.0.1:3306";
+/// Prefix of every database this suite creates.
+const DB_PREFIX: &str = "storage_it_";
+/// Age after which a leftover test database is certainly abandoned (no
+/// test runs this long: nextest terminates slow tests after minutes).
+const STALE_AFTER_SECS: i64 = 6 * 3600;
 
 /// The database a test runs against.
 pub(crate) struct TestDb {
@@ -31,11 +43,6 @@ impl TestDb {
         self.backend
     }
 
-    /// The URL of the test database.
-    pub(crate) fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Closes the pool and opens a new one on the same database (DB-1).
     pub(crate) async fn reopen(&mut self) -> Store {
         self.store.close().await;
@@ -51,12 +58,13 @@ impl TestDb {
                 format!("sqlite://{}/fresh.db?mode=rwc", dir.display())
             }
             Backend::MariaDb => {
-                let name = unique_name();
                 let mut admin = admin_connection().await;
+                let name = mariadb_name(&mut admin).await;
                 admin
-                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .execute(format!("CREATE DATABASE `{name}`").as_str())
                     .await
                     .expect("create database");
+                let _ = admin.close().await;
                 self.extra.lock().unwrap().push(name.clone());
                 format!("{}/{name}", mariadb_base())
             }
@@ -70,13 +78,40 @@ impl TestDb {
         match self.backend {
             Backend::Sqlite => {
                 let mut c = SqliteConnection::connect(&self.url).await?;
-                Ok(c.execute(sql).await?.rows_affected())
+                let r = c.execute(sql).await.map(|r| r.rows_affected());
+                let _ = c.close().await;
+                r
             }
             Backend::MariaDb => {
                 let mut c = MySqlConnection::connect(&self.url).await?;
-                Ok(c.execute(sql).await?.rows_affected())
+                let r = c.execute(sql).await.map(|r| r.rows_affected());
+                let _ = c.close().await;
+                r
             }
         }
+    }
+
+    /// The first column of the first row of a raw query, as an integer.
+    pub(crate) async fn raw_i64(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = SqliteConnection::connect(&self.url).await.unwrap();
+                let row = sqlx::query(sql).fetch_one(&mut c).await.unwrap();
+                let _ = c.close().await;
+                row.get::<i64, _>(0)
+            }
+            Backend::MariaDb => {
+                let mut c = MySqlConnection::connect(&self.url).await.unwrap();
+                let row = sqlx::query(sql).fetch_one(&mut c).await.unwrap();
+                let _ = c.close().await;
+                row.get::<i64, _>(0)
+            }
+        }
+    }
+
+    /// Number of rows in `table` (read past the store's API).
+    pub(crate) async fn count(&self, table: &str) -> i64 {
+        self.raw_i64(&format!("SELECT COUNT(*) FROM {table}")).await
     }
 
     /// The first column of every row of a raw query, as bytes.
@@ -85,11 +120,13 @@ impl TestDb {
             Backend::Sqlite => {
                 let mut c = SqliteConnection::connect(&self.url).await.unwrap();
                 let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
+                let _ = c.close().await;
                 rows.iter().map(|r| r.get::<Vec<u8>, _>(0)).collect()
             }
             Backend::MariaDb => {
                 let mut c = MySqlConnection::connect(&self.url).await.unwrap();
                 let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
+                let _ = c.close().await;
                 rows.iter()
                     .map(|r| r.get_unchecked::<Vec<u8>, _>(0))
                     .collect()
@@ -99,7 +136,81 @@ impl TestDb {
 }
 
 fn unique_name() -> String {
-    format!("storage_it_{}", uuid::Uuid::new_v4().simple())
+    format!("{DB_PREFIX}{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The server's clock, in seconds since the epoch.
+async fn server_now(admin: &mut MySqlConnection) -> i64 {
+    sqlx::query("SELECT CAST(UNIX_TIMESTAMP() AS SIGNED)")
+        .fetch_one(&mut *admin)
+        .await
+        .expect("read the server clock")
+        .get::<i64, _>(0)
+}
+
+/// A new database name stamped with the server's clock.
+async fn mariadb_name(admin: &mut MySqlConnection) -> String {
+    format!(
+        "{DB_PREFIX}{}_{}",
+        server_now(admin).await,
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// The creation time stamped into a test database name, if it has one.
+fn stamped_secs(name: &str) -> Option<i64> {
+    name.strip_prefix(DB_PREFIX)?
+        .split_once('_')?
+        .0
+        .parse()
+        .ok()
+}
+
+/// Drops `names` while holding the server-wide DDL lock that migrations
+/// hold (`storage::schema::MARIADB_DDL_LOCK`): MariaDB can otherwise leave a
+/// stray trigger backup file in a database being migrated concurrently,
+/// which then can never be dropped.
+async fn drop_databases(admin: &mut MySqlConnection, names: &[String]) -> Result<(), sqlx::Error> {
+    let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, 300)")
+        .bind(storage::schema::MARIADB_DDL_LOCK)
+        .fetch_one(&mut *admin)
+        .await?;
+    assert_eq!(got, Some(1), "waited 300 s for the DDL lock");
+    let mut result = Ok(());
+    for name in names {
+        if let Err(e) = admin
+            .execute(format!("DROP DATABASE IF EXISTS `{name}`").as_str())
+            .await
+        {
+            result = Err(e);
+        }
+    }
+    sqlx::query("SELECT RELEASE_LOCK(?)")
+        .bind(storage::schema::MARIADB_DDL_LOCK)
+        .execute(&mut *admin)
+        .await?;
+    result
+}
+
+/// Drops test databases left behind by killed test processes.
+async fn drop_stale_databases(admin: &mut MySqlConnection) {
+    let now = server_now(admin).await;
+    let names: Vec<String> = sqlx::query("SHOW DATABASES LIKE 'storage\\_it\\_%'")
+        .fetch_all(&mut *admin)
+        .await
+        .expect("list test databases")
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.get_unchecked::<Vec<u8>, _>(0)).into_owned())
+        .collect();
+    let stale: Vec<String> = names
+        .into_iter()
+        .filter(|n| stamped_secs(n).is_some_and(|t| now - t > STALE_AFTER_SECS))
+        .collect();
+    if !stale.is_empty() {
+        // Another process may be sweeping the same ones: IF EXISTS, and a
+        // failure here is not this test's failure.
+        let _ = drop_databases(admin, &stale).await;
+    }
 }
 
 fn mariadb_base() -> String {
@@ -149,16 +260,18 @@ where
     }
 }
 
-/// Runs `test` on a fresh migrated MariaDB database, dropped afterwards.
+/// Runs `test` on a fresh migrated MariaDB database, dropped afterwards
+/// (also when the body panics or setup fails).
 pub(crate) async fn run_mariadb<F, Fut>(test: F)
 where
     F: FnOnce(TestDb) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let name = unique_name();
     let mut admin = admin_connection().await;
+    drop_stale_databases(&mut admin).await;
+    let name = mariadb_name(&mut admin).await;
     admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
+        .execute(format!("CREATE DATABASE `{name}`").as_str())
         .await
         .expect("create test database");
     let url = format!("{}/{name}", mariadb_base());
@@ -170,8 +283,7 @@ where
     }
     .await;
     let outcome = match setup {
-        Ok(store) => {
-            assert_eq!(store.backend(), Backend::MariaDb);
+        Ok(store) if store.backend() == Backend::MariaDb => {
             let db = TestDb {
                 store: store.clone(),
                 url: url.clone(),
@@ -181,21 +293,22 @@ where
             };
             let r = tokio::spawn(test(db)).await;
             store.close().await;
-            r.map_err(|e| e.into_panic())
+            r.map_err(tokio::task::JoinError::into_panic)
         }
+        Ok(store) => Err(Box::new(format!(
+            "a mysql:// URL opened a {:?} store",
+            store.backend()
+        )) as Box<dyn std::any::Any + Send>),
         Err(e) => {
             Err(Box::new(format!("MariaDB setup failed: {e}")) as Box<dyn std::any::Any + Send>)
         }
     };
     let mut names = vec![name];
     names.extend(extra.lock().unwrap().drain(..));
-    for n in names {
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {n}").as_str())
-            .await
-            .expect("drop test database");
-    }
+    let dropped = drop_databases(&mut admin, &names).await;
+    let _ = admin.close().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+    dropped.expect("drop the test databases");
 }

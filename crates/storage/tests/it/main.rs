@@ -29,7 +29,20 @@ macro_rules! both_backends {
     };
 }
 
+mod append_only;
+mod auth;
+mod credentials;
+mod decimals;
+mod events;
 mod fixtures;
 mod harness;
+mod learning;
+mod market_data;
+mod orders;
+mod positions;
+mod regimes;
+mod safety;
 mod schema;
+mod signals;
+mod strategies;
 mod traders;
