@@ -139,3 +139,25 @@ export function amountProblem(input: string): string | null {
   if (/^0*(\.0*)?$/.test(s)) return 'Must be greater than zero.';
   return null;
 }
+
+/** Where a strategy version stands in its 24 h PAPER protection (STAB-4). */
+export type Protection =
+  | { kind: 'over' }
+  /** `protection_until` is null: the version has not run in PAPER yet, so LIVE is refused and the 24 h have not started. */
+  | { kind: 'pending' }
+  | { kind: 'running'; secsLeft: number };
+
+/** Reads a `protection_until` of the API (RFC 3339 or null) at `nowMs`. */
+export function protectionState(until: string | null | undefined, nowMs: number): Protection {
+  if (until === null || until === undefined) return { kind: 'pending' };
+  const left = secondsUntil(until, nowMs);
+  if (left === null) return { kind: 'pending' };
+  return left > 0 ? { kind: 'running', secsLeft: left } : { kind: 'over' };
+}
+
+/** The protection badge text: "PAPER PROTECTION · 23h 59m left" / "… · 24h from the first PAPER run". */
+export function protectionText(p: Protection): string | null {
+  if (p.kind === 'running') return `PAPER PROTECTION · ${formatDuration(p.secsLeft)} left`;
+  if (p.kind === 'pending') return 'PAPER PROTECTION · 24h, starts at the first PAPER run';
+  return null;
+}

@@ -31,13 +31,16 @@ function definitionFor(profile) {
 
 /**
  * Starts the mock. Options: `password` (admin), `now()` clock, `protectedProfiles` (strategies
- * whose 24 h protection is running; the others finished theirs), `replayOverlap` (on a stream
- * resume, also resend this many events the client already has — a de-duplication check).
+ * whose 24 h protection is running), `pendingProfiles` (strategies whose version has not run in
+ * PAPER yet: `protection_until` null, LIVE refused, the 24 h start at the first PAPER run — as
+ * the real API does); the others finished theirs. `replayOverlap` (on a stream resume, also
+ * resend this many events the client already has — a de-duplication check).
  */
 export async function startContractMock(options = {}) {
   const password = options.password ?? 'test-admin-pw';
   const now = options.now ?? (() => Date.now());
-  const protectedProfiles = new Set(options.protectedProfiles ?? ['SAFETY_FIRST', 'STANDARD', 'PROFIT_FIRST', 'AI_MODE']);
+  const protectedProfiles = new Set(options.protectedProfiles ?? ['SAFETY_FIRST', 'PROFIT_FIRST']);
+  const pendingProfiles = new Set(options.pendingProfiles ?? ['STANDARD', 'AI_MODE']);
   const state = {
     sessions: new Map(),
     strategies: [],
@@ -64,7 +67,7 @@ export async function startContractMock(options = {}) {
       risk_profile: p.id,
       version: 1,
       definition,
-      protection_until: protectedProfiles.has(p.id) ? iso(now() + DAY - 60_000) : iso(created + DAY),
+      protection_until: pendingProfiles.has(p.id) ? null : protectedProfiles.has(p.id) ? iso(now() + DAY - 60_000) : iso(created + DAY),
       created_at: iso(created),
       updated_at: iso(created),
     });
@@ -134,7 +137,12 @@ export async function startContractMock(options = {}) {
     created_at: c.created_at,
     in_use_by: state.traders.filter((t) => t.credential_id === c.id).map((t) => t.id),
   });
-  const remainingSecs = (s) => Math.max(0, Math.ceil((Date.parse(s.protection_until) - now()) / 1000));
+  // null: the version has not run in PAPER yet, so the whole 24 h are still ahead.
+  const remainingSecs = (s) => (s.protection_until === null ? DAY / 1000 : Math.max(0, Math.ceil((Date.parse(s.protection_until) - now()) / 1000)));
+  /** The first PAPER run of a version starts its 24 h protection (STAB-4). */
+  const markPaperStarted = (s) => {
+    if (s.protection_until === null) s.protection_until = iso(now() + DAY);
+  };
 
   // Profit points for running traders: a deterministic walk, one point a second.
   const ticker = setInterval(() => {
@@ -283,6 +291,7 @@ export async function startContractMock(options = {}) {
       }
       if (action === 'run') {
         t.run_state = 'RUNNING';
+        if (t.mode === 'PAPER') markPaperStarted(s);
         emit('INFO', 'trader_started', `started (${t.mode})`, t);
         return send(res, 200, traderView(t));
       }
@@ -317,7 +326,8 @@ export async function startContractMock(options = {}) {
         s.version += 1;
         s.definition = d;
         s.updated_at = iso(now());
-        s.protection_until = iso(now() + DAY);
+        s.protection_until = null; // a new version starts its 24 h at its first PAPER run
+        if (state.traders.some((t) => t.strategy_id === s.id && t.run_state === 'RUNNING' && t.mode === 'PAPER')) markPaperStarted(s);
         state.versions.get(s.id).push({ version: s.version, definition: d, created_at: s.updated_at, created_by: session.username });
         emit('INFO', 'strategy_updated', `${s.name} saved as version ${s.version}`);
         return send(res, 200, s);

@@ -206,7 +206,11 @@ export async function fullFlow(t, browser, env) {
 
     await t.test('switching to LIVE during the 24 h protection is refused with the API message', async () => {
       const row = traderRow(page, traderName);
-      await row.locator('[data-testid="protection-left"]').waitFor({ timeout: 5000 });
+      // A fresh strategy version has not run in PAPER: protection pending (LIVE refused, the 24 h
+      // not started) — or, if another trader ran it already, counting down.
+      const badge = row.locator('[data-testid="protection-left"]');
+      await badge.waitFor({ timeout: 5000 });
+      assert.match(await badge.innerText(), /PAPER PROTECTION/);
       await row.locator('[data-testid="mode-select"]').selectOption('LIVE');
       await row.locator('[data-testid="mode-apply"]').click();
       const answer = page.waitForResponse((r) => r.url().endsWith(`/api/v1/traders/${facts.traderId}/mode`) && r.request().method() === 'POST');
@@ -228,6 +232,10 @@ export async function fullFlow(t, browser, env) {
       await row.locator('[data-testid="trader-run"]').click();
       await confirm(page);
       await waitUntil(async () => (await row.locator('[data-testid="run-state"]').innerText()).trim() === 'RUNNING', 15_000, 'RUNNING');
+      // Running in PAPER starts the 24 h protection clock: the badge now shows the time left.
+      await waitUntil(async () => (await row.locator('[data-testid="protection-left"]').getAttribute('data-state')) === 'running', 10_000, 'the protection countdown');
+      const left = (await row.locator('[data-testid="protection-left"]').innerText()).trim();
+      assert.match(left, /^PAPER PROTECTION · (2[0-3]h \d+m|1d 0h) left$/, left);
       await waitUntil(async () => (await row.locator('[data-testid="liveness"]').getAttribute('data-alive')) === 'true', env.timeouts.alive, 'a heartbeat (alive)');
     });
 

@@ -75,3 +75,15 @@ test('amountProblem validates typed KRW amounts', () => {
   ]);
   assert.equal(f.normalizeAmount('1,000,000 KRW'), '1000000');
 });
+
+test('protectionState / protectionText read protection_until (null: not started yet)', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  assert.deepEqual(f.protectionState(null, now), { kind: 'pending' });
+  assert.deepEqual(f.protectionState(undefined, now), { kind: 'pending' });
+  assert.deepEqual(f.protectionState('2026-01-01T02:30:00Z', now), { kind: 'running', secsLeft: 9000 });
+  assert.deepEqual(f.protectionState('2025-12-31T23:59:59Z', now), { kind: 'over' });
+  assert.deepEqual(f.protectionState('2026-01-01T00:00:00Z', now), { kind: 'over' });
+  assert.equal(f.protectionText({ kind: 'running', secsLeft: 9000 }), 'PAPER PROTECTION · 2h 30m left');
+  assert.equal(f.protectionText({ kind: 'pending' }), 'PAPER PROTECTION · 24h, starts at the first PAPER run');
+  assert.equal(f.protectionText({ kind: 'over' }), null);
+});
