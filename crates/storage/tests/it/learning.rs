@@ -685,7 +685,46 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing(db: TestDb) {
     assert_eq!(db.count("config_audit").await, 0);
 }
 
+/// Writers racing on one scope: versions stay 1, 2, … without gaps or
+/// duplicates, each with its audit row; a loser gets a retryable error.
+async fn racing_config_writers_never_duplicate_a_version(db: TestDb) {
+    let store = db.store.clone();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let s = store.clone();
+            tokio::spawn(async move {
+                s.config_versions()
+                    .append("risk", &json!({"writer": i}), "admin", at(i))
+                    .await
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(v) => won.push(v.version),
+            Err(e) => assert!(e.is_retryable(), "a lost race is retryable: {e}"),
+        }
+    }
+    won.sort_unstable();
+    assert!(!won.is_empty());
+    let want: Vec<u32> = (1..=u32::try_from(won.len()).unwrap()).collect();
+    assert_eq!(won, want);
+    let listed = store.config_versions().list("risk").await.unwrap();
+    assert_eq!(listed.iter().map(|v| v.version).collect::<Vec<_>>(), want);
+    assert_eq!(
+        store
+            .config_audit()
+            .list_for("config", "risk", 100)
+            .await
+            .unwrap()
+            .len(),
+        won.len()
+    );
+}
+
 both_backends!(
+    racing_config_writers_never_duplicate_a_version,
     model_lifecycle_is_audited_and_guarded,
     candidates_scans_and_features,
     bandits_and_config_versions,

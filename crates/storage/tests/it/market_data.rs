@@ -304,7 +304,52 @@ async fn collector_health_round_trip(db: TestDb) {
     );
 }
 
+/// Collectors writing overlapping batches at once (one in reverse order):
+/// every call succeeds and every candle is one of the versions written.
+async fn concurrent_overlapping_upserts_all_land(db: TestDb) {
+    let store = db.store.clone();
+    let btc = market("BTC");
+    let a: Vec<Candle> = (0..300)
+        .map(|i| candle(&btc, CandleInterval::M1, i, 10_000))
+        .collect();
+    let mut b: Vec<Candle> = (150..450)
+        .map(|i| candle(&btc, CandleInterval::M1, i, 20_000))
+        .collect();
+    b.reverse();
+    let tasks: Vec<_> = (0..6)
+        .map(|n| {
+            let s = store.clone();
+            let batch = if n % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { s.candles().upsert_many(&batch).await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), 300);
+    }
+    let all = store
+        .candles()
+        .range(&btc, CandleInterval::M1, minute(0), minute(450), 1000)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 450);
+    for c in &all {
+        let i = (c.ts - minute(0)).num_minutes();
+        let want: &[i64] = match i {
+            0..150 => &[10_000],
+            150..300 => &[10_000, 20_000],
+            _ => &[20_000],
+        };
+        assert!(
+            want.iter()
+                .any(|w| c.close == Price::new((*w).into()).unwrap()),
+            "minute {i}: {}",
+            c.close
+        );
+    }
+}
+
 both_backends!(
+    concurrent_overlapping_upserts_all_land,
     upsert_range_latest_and_count,
     rewrites_are_idempotent_and_last_wins,
     large_batches_are_all_or_nothing,

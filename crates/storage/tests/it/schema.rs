@@ -106,6 +106,265 @@ async fn data_survives_closing_and_reopening_the_pool(mut db: TestDb) {
     assert_eq!(got, vec![candle]);
 }
 
+/// DB-1 (SPEC §8): every table the spec names survives a pool restart —
+/// written through the API, read back equal through a new pool.
+async fn every_db1_table_survives_a_pool_restart(mut db: TestDb) {
+    use domain::{
+        Mode, ModelEvent, OrderRequest, Position, Price, ReasonCode, RegimeLabel, SignalAction,
+        TradeRecord, Volume,
+    };
+    use storage::{
+        learning::{
+            BanditState, FeatureLabels, GateVerdict, NewFeatureSnapshot, NewModelCandidate,
+            NewModelVersion, NewScanRun,
+        },
+        orders::Attempt,
+        regimes::{RegimeInputs, RegimeRecord},
+        safety::SafetyState,
+        signals::NewSignal,
+    };
+
+    let store = db.store.clone();
+    let t = trader(&store, "persistent").await;
+    let regime = RegimeRecord {
+        ts: t0(),
+        label: RegimeLabel::Trend,
+        regime_score: 64.5,
+        inputs: RegimeInputs {
+            btc_adx_4h: 31.0,
+            btc_atr_pct_4h: 0.02,
+            breadth_up_1h: 0.6,
+            dispersion_1h: 0.01,
+            top5_value_share_1h: 0.35,
+            whipsaw_5m: 0.1,
+        },
+        engine_version: "1.0".into(),
+    };
+    store.regimes().insert(&regime).await.unwrap();
+    let model = store
+        .model_versions()
+        .insert(
+            &NewModelVersion {
+                strategy_id: Some(t.strategy_id),
+                params: json!({"threshold": 70}),
+                metrics: json!({"E": 0.1}),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .model_versions()
+        .transition(model.id, ModelEvent::GatePassed, "trainer", t0())
+        .await
+        .unwrap();
+    let candidate = NewModelCandidate {
+        tuning_run: "run-1".into(),
+        model_version_id: Some(model.id),
+        params: json!({"k": 3}),
+        metrics: json!({"E": 0.2}),
+        verdict: GateVerdict::Pass,
+    };
+    store
+        .model_candidates()
+        .insert(&candidate, t0())
+        .await
+        .unwrap();
+    let scan = store
+        .scan_runs()
+        .insert(&NewScanRun {
+            ts: t0(),
+            trader_id: Some(t.id),
+            regime: Some(RegimeLabel::Trend),
+            markets_scanned: 120,
+            data: json!({}),
+        })
+        .await
+        .unwrap();
+    let snapshot = NewFeatureSnapshot {
+        scan_run_id: scan,
+        market: market("ETH"),
+        ts: t0(),
+        features: json!({"rsi": 48}),
+        score: Some(66.0),
+    };
+    let snap = store
+        .feature_snapshots()
+        .insert_many(std::slice::from_ref(&snapshot))
+        .await
+        .unwrap()[0];
+    let labels = FeatureLabels {
+        ret_60m: 0.01,
+        ret_240m: 0.02,
+        mfe_240m: 0.03,
+        mae_240m: -0.01,
+        dd_240m: 0.02,
+    };
+    store
+        .feature_snapshots()
+        .set_labels(snap, &labels, t0())
+        .await
+        .unwrap();
+    let safety = SafetyState {
+        kill_switch: true,
+        kill_reason: Some("daily loss".into()),
+        daily_loss: Krw::from_i64(30_000),
+        ..SafetyState::new(t.id, t0().date_naive(), t0())
+    };
+    store.safety().put(&safety).await.unwrap();
+    let bandit = BanditState {
+        arm: "trend".into(),
+        regime: RegimeLabel::Trend,
+        alpha: 2.0,
+        beta: 3.0,
+        pulls: 3,
+        updated_at: t0(),
+    };
+    store.bandit_states().upsert(&bandit).await.unwrap();
+    let config = store
+        .config_versions()
+        .append("risk", &json!({"max_positions": 5}), "admin", t0())
+        .await
+        .unwrap();
+    store
+        .events()
+        .append(&NewEvent {
+            ts: t0(),
+            trader_id: Some(t.id),
+            level: EventLevel::Warn,
+            kind: "KILL_SWITCH".into(),
+            message: "engaged".into(),
+            data: json!({}),
+        })
+        .await
+        .unwrap();
+    let signal = NewSignal {
+        trader_id: t.id,
+        market: market("ETH"),
+        ts: t0(),
+        total_score: 72.5,
+        scores: json!({"tp": 80}),
+        regime: Some(RegimeLabel::Trend),
+        action: SignalAction::Enter,
+        reason_codes: vec![ReasonCode::new_static("TP_PULLBACK")],
+    };
+    store.signals().append(&signal).await.unwrap();
+    let order = store
+        .orders()
+        .insert_intent(t.id, Attempt::First, t0(), |id| {
+            OrderRequest::market_buy(market("ETH"), Krw::from_i64(100_000), id)
+        })
+        .await
+        .unwrap();
+    let price = Price::new("3150000".parse().unwrap()).unwrap();
+    let size = Volume::new("0.03174603".parse().unwrap()).unwrap();
+    let position = Position {
+        trader_id: t.id,
+        market: market("ETH"),
+        open_time: t0(),
+        avg_entry_price: price,
+        size,
+        cost_krw: price * size,
+        stop_price: price,
+        high_water: price,
+        tags: vec!["TP".into()],
+    };
+    let lot = store.positions().open(&position, t0()).await.unwrap();
+    let trade = TradeRecord {
+        trader_id: t.id,
+        market: market("BTC"),
+        entry_time: t0(),
+        entry_price: price,
+        size,
+        stop_price: price,
+        exit_time: t0() + Duration::hours(1),
+        exit_price: price,
+        pnl: Krw::from_i64(-150),
+        mode: Mode::Paper,
+    };
+    store.trades().append(&trade).await.unwrap();
+    let audit = store.config_audit().list(100).await.unwrap();
+
+    let s = db.reopen().await;
+    assert_eq!(s.traders().get(t.id).await.unwrap().unwrap(), t);
+    assert_eq!(s.regimes().latest().await.unwrap().unwrap().record, regime);
+    let m = s.model_versions().get(model.id).await.unwrap().unwrap();
+    assert_eq!(m.stage, domain::ModelStage::Validated);
+    assert_eq!(m.params, model.params);
+    assert_eq!(
+        s.model_transitions()
+            .list(model.id, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.model_candidates().list_run("run-1").await.unwrap()[0].candidate,
+        candidate
+    );
+    assert_eq!(
+        s.scan_runs()
+            .list(t0(), t0() + Duration::seconds(1), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let f = &s
+        .feature_snapshots()
+        .range(t0(), t0() + Duration::seconds(1), 10)
+        .await
+        .unwrap()[0];
+    assert_eq!((&f.snapshot, f.labels), (&snapshot, Some(labels)));
+    assert_eq!(s.safety().get(t.id).await.unwrap(), Some(safety));
+    assert_eq!(
+        s.bandit_states()
+            .get("trend", RegimeLabel::Trend)
+            .await
+            .unwrap(),
+        Some(bandit)
+    );
+    assert_eq!(
+        s.config_versions().latest("risk").await.unwrap(),
+        Some(config)
+    );
+    assert_eq!(
+        s.events().list_after_for(t.id, 0, 10).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        s.signals().list(t.id, t0(), 10).await.unwrap()[0].signal,
+        signal
+    );
+    assert_eq!(
+        s.orders()
+            .get_by_identifier(&order.identifier)
+            .await
+            .unwrap(),
+        Some(order.clone())
+    );
+    assert_eq!(
+        s.orders().history(&order.identifier).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        s.positions().get(lot).await.unwrap().unwrap().position,
+        position
+    );
+    assert_eq!(s.positions().history(lot).await.unwrap().len(), 1);
+    assert_eq!(
+        s.trades().list(t.id, t0(), 10).await.unwrap()[0].trade,
+        trade
+    );
+    assert_eq!(s.config_audit().list(100).await.unwrap(), audit);
+    assert_eq!(
+        s.trader_transitions().list(t.id, 10).await.unwrap().len(),
+        0,
+        "no transition was made"
+    );
+}
+
 async fn unsupported_url_names_only_the_scheme(_db: TestDb) {
     let err = storage::Store::connect("postgres://user:hunter2@host/db")
         .await
@@ -127,5 +386,6 @@ both_backends!(
     migrate_twice_is_a_noop,
     check_schema_refuses_behind_or_edited,
     data_survives_closing_and_reopening_the_pool,
+    every_db1_table_survives_a_pool_restart,
     unsupported_url_names_only_the_scheme,
 );

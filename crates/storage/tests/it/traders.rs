@@ -289,7 +289,53 @@ async fn heartbeat_and_remove(db: TestDb) {
     assert_ne!(again.id, t.id);
 }
 
+/// Operators racing on one trader: the transition happens once, is audited
+/// once, and every loser is refused (table) or told to retry (conflict).
+async fn racing_transitions_apply_once(db: TestDb) {
+    let store = db.store.clone();
+    let t = trader(&store, "raced").await;
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let s = store.clone();
+            tokio::spawn(async move {
+                s.traders()
+                    .update_state(t.id, TraderEvent::Run, "admin", t0())
+                    .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(tr) => {
+                ok += 1;
+                assert_eq!(tr.to.run, RunState::Running);
+            }
+            Err(StorageError::Transition(TransitionError::NotAllowed { .. })) => {}
+            Err(e) => assert!(
+                e.is_retryable() && matches!(e, StorageError::Conflict { .. }),
+                "{e}"
+            ),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(
+        store
+            .trader_transitions()
+            .list(t.id, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.traders().get(t.id).await.unwrap().unwrap().state.run,
+        RunState::Running
+    );
+}
+
 both_backends!(
+    racing_transitions_apply_once,
     create_get_list_round_trip,
     bad_input_is_refused_naming_the_field_and_writes_nothing,
     lifecycle_is_audited_and_enforces_protection_and_arm,
