@@ -356,7 +356,16 @@ async fn api(
                 Err(e) => error_response(&e, Some((group, remaining))),
             }
         }
-        Some(scope) => exchange::handle(&sh, ep, scope, &params, &headers, peer.ip(), group),
+        Some(scope) => {
+            let answer = exchange::handle(&sh, ep, scope, &params, &headers, peer.ip(), group);
+            if faults.create_response_delay_ms > 0
+                && matches!(ep, Endpoint::CreateOrder | Endpoint::CancelAndNew)
+            {
+                // The order already exists; only its answer is late.
+                tokio::time::sleep(Duration::from_millis(faults.create_response_delay_ms)).await;
+            }
+            answer
+        }
     }
 }
 

@@ -265,6 +265,11 @@ pub struct Faults {
     pub fill_delay_ms: u64,
     /// Cancels take effect this long after acceptance.
     pub cancel_delay_ms: u64,
+    /// Order creates (`POST /v1/orders`, `cancel_and_new`) are processed at
+    /// once but answered only after this delay: a client with a shorter
+    /// timeout loses the answer to an order that exists.
+    #[serde(default)]
+    pub create_response_delay_ms: u64,
 }
 
 /// State shared by every handler.

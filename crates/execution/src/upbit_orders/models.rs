@@ -199,7 +199,8 @@ pub struct BatchPartWire {
 pub struct OrderRefWire {
     /// Order uuid.
     pub uuid: String,
-    /// Market code.
+    /// Market code (empty when the answer names none, e.g. for an unknown id).
+    #[serde(default)]
     pub market: String,
     /// Client identifier, if set.
     #[serde(default)]

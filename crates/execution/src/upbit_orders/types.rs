@@ -155,7 +155,8 @@ pub struct OrderChance {
 pub struct OrderRef {
     /// Order uuid.
     pub uuid: String,
-    /// Market code (kept as text: the account may hold other markets).
+    /// Market code (kept as text: the account may hold other markets; empty
+    /// when Upbit names none, e.g. for an id it does not know).
     pub market: String,
     /// Client identifier.
     pub identifier: Option<String>,

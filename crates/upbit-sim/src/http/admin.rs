@@ -173,6 +173,7 @@ struct FaultRequest {
     force_429: Option<u32>,
     fill_delay_ms: Option<u64>,
     cancel_delay_ms: Option<u64>,
+    create_response_delay_ms: Option<u64>,
     drop_ws: Option<bool>,
     reset: Option<bool>,
 }
@@ -211,6 +212,9 @@ async fn set_faults(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
         }
         if let Some(v) = req.cancel_delay_ms {
             f.cancel_delay_ms = v;
+        }
+        if let Some(v) = req.create_response_delay_ms {
+            f.create_response_delay_ms = v;
         }
     }
     if req.drop_ws == Some(true) {

@@ -333,6 +333,38 @@ async fn faults_latency_errors_429s_and_delays() {
     sim.wall.advance(Duration::milliseconds(1000));
     assert_eq!(sim.order(&k, &resting).await["state"], "cancel");
 
+    // A slow answer to a create: the client gives up, the order exists.
+    set(json!({"reset": true, "create_response_delay_ms": 800})).await;
+    let body = [
+        ("market", "KRW-XRP"),
+        ("side", "bid"),
+        ("volume", "2"),
+        ("price", bp.as_str()),
+        ("ord_type", "limit"),
+        ("identifier", "slow-1"),
+    ];
+    let token = crate::support::sign(
+        &k,
+        &sim.next_nonce(),
+        Some(&crate::support::hash_input(&body)),
+        jsonwebtoken::Algorithm::HS256,
+    );
+    let lost = sim
+        .http
+        .post(format!("{}/v1/orders", sim.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .body(crate::support::json_object(&body))
+        .timeout(std::time::Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(lost.unwrap_err().is_timeout());
+    let found = sim
+        .private(&k, Method::GET, "/v1/order", &[("identifier", "slow-1")])
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert_eq!(found.body["state"], "wait");
+
     for body in [
         json!({"error_rate": 1.5}),
         json!({"latency": 5}),
@@ -342,7 +374,8 @@ async fn faults_latency_errors_429s_and_delays() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
     }
     let r = sim.admin(Method::GET, "/faults", None).await;
-    assert_eq!(r.body["fill_delay_ms"], 1000);
+    assert_eq!(r.body["create_response_delay_ms"], 800);
+    assert_eq!(r.body["fill_delay_ms"], 0, "reset");
 }
 
 #[tokio::test]
