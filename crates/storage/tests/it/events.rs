@@ -46,7 +46,7 @@ async fn append_and_read_back_exactly(db: TestDb) {
         level: EventLevel::Critical,
         kind: "KILL_SWITCH".into(),
         // 4-byte characters must survive MariaDB's utf8mb4 as well as SQLite.
-        message: "손실 한도 초과 🚨 — kill switch engaged\nline two\t\"quoted\"".into(),
+        message: "손실 한도 초과 🚨 — kill switch engaged\nline two\t\"quoted\" \0 nul \u{7f} 'single' \\ back".into(),
         data: json!({
             "daily_loss": "-30000.5",
             "markets": ["KRW-BTC", "KRW-ETH"],
