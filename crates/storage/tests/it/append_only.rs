@@ -25,6 +25,7 @@ use rust_decimal_macros::dec;
 use serde_json::json;
 use storage::{
     Backend, StorageError,
+    audit::{ConfigAuditEntry, NewConfigAudit},
     events::{EventLevel, NewEvent},
     learning::NewModelVersion,
     orders::{Attempt, OrderStatus, OrderUpdate},
@@ -257,7 +258,87 @@ async fn the_store_keeps_appending_after_refusals(db: TestDb) {
     assert_eq!(history[0].transition.event, "RUN");
 }
 
+/// Config changes made outside the repositories (e.g. an env-driven
+/// setting) go through `ConfigAudit::append`: read back exactly, newest
+/// first, per entity; bad input names the field and writes nothing.
+async fn config_audit_append_and_read(db: TestDb) {
+    let store = &db.store;
+    let first = NewConfigAudit {
+        ts: t0(),
+        actor: "admin".into(),
+        entity: "config".into(),
+        entity_id: "notify.telegram".into(),
+        old_value: None,
+        new_value: Some(json!({"enabled": true, "chat": "운영"})),
+    };
+    let second = NewConfigAudit {
+        ts: t0() + chrono::Duration::seconds(1),
+        actor: "operator".into(),
+        old_value: first.new_value.clone(),
+        new_value: None,
+        ..first.clone()
+    };
+    let other = NewConfigAudit {
+        entity_id: "risk".into(),
+        ..first.clone()
+    };
+    let a = store.config_audit().append(&first).await.unwrap();
+    let b = store.config_audit().append(&second).await.unwrap();
+    let c = store.config_audit().append(&other).await.unwrap();
+    assert!(a < b && b < c);
+    let entry = |id, e: &NewConfigAudit| ConfigAuditEntry {
+        id,
+        ts: e.ts,
+        actor: e.actor.clone(),
+        entity: e.entity.clone(),
+        entity_id: e.entity_id.clone(),
+        old_value: e.old_value.clone(),
+        new_value: e.new_value.clone(),
+    };
+    assert_eq!(
+        store
+            .config_audit()
+            .list_for("config", "notify.telegram", 10)
+            .await
+            .unwrap(),
+        vec![entry(b, &second), entry(a, &first)]
+    );
+    assert_eq!(
+        store.config_audit().list(2).await.unwrap(),
+        vec![entry(c, &other), entry(b, &second)]
+    );
+    for (bad, field) in [
+        (
+            NewConfigAudit {
+                actor: String::new(),
+                ..first.clone()
+            },
+            "actor",
+        ),
+        (
+            NewConfigAudit {
+                entity: "e".repeat(65),
+                ..first.clone()
+            },
+            "entity",
+        ),
+        (
+            NewConfigAudit {
+                entity_id: " padded".into(),
+                ..first.clone()
+            },
+            "entity_id",
+        ),
+    ] {
+        let err = store.config_audit().append(&bad).await.unwrap_err();
+        assert!(matches!(err, StorageError::Invalid(_)), "{field}: {err}");
+        assert_eq!(err.field(), Some(field), "{err}");
+    }
+    assert_eq!(db.count("config_audit").await, 3);
+}
+
 both_backends!(
+    config_audit_append_and_read,
     triggers_refuse_update_and_delete_by_raw_sql,
     the_store_keeps_appending_after_refusals,
 );
