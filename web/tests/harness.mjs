@@ -105,7 +105,7 @@ export async function startBackend() {
   const launch = (bin, args, env, log) => {
     const out = fs.openSync(log, 'a');
     const child = spawn(binPath(bin), args, {
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', ...env },
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', NO_COLOR: '1', ...env },
       stdio: ['ignore', out, out],
       detached: true, // its own process group, so stop() also ends the traders it spawns
     });

@@ -16,9 +16,12 @@ export interface Leaf {
   checked: boolean;
   /** A KRW amount (its name says `krw`): shown with thousands separators, validated as money. */
   money: boolean;
+  /** A string leaf holding an exact decimal ("0.03"): edited as text, validated as a number, kept a string. */
+  decimal: boolean;
 }
 
 const DECIMAL_TEXT = /^\d+(\.\d+)?$/;
+const SIGNED_DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
 
 /** Whether a leaf at `path` holds a KRW amount: its own name has a `krw` word ("seed_krw", "min_value_krw_24h"). */
 export function isMoneyPath(path: PathPart[]): boolean {
@@ -53,17 +56,24 @@ export function flattenLeaves(value: Json, path: PathPart[] = [], out: Record<st
       checked: value === true,
       // A money string keeps its decimal-string form; other strings stay free text.
       money: isMoneyPath(path) && (kind === 'number' || (kind === 'string' && DECIMAL_TEXT.test(text))),
+      decimal: kind === 'string' && SIGNED_DECIMAL_TEXT.test(text),
     };
   }
   return out;
 }
 
 /** A plain-words problem with one edited leaf, or null. */
-export function leafProblem(leaf: Pick<Leaf, 'kind' | 'text'> & { money?: boolean }): string | null {
+export function leafProblem(leaf: Pick<Leaf, 'kind' | 'text'> & { money?: boolean; decimal?: boolean }): string | null {
   if (leaf.money === true && leaf.kind === 'string') {
     const t = normalizeAmount(leaf.text);
     if (t === '') return 'Required: enter an amount in KRW.';
     if (!DECIMAL_TEXT.test(t)) return 'Must be an amount in KRW: digits only, for example 1000000.';
+    return null;
+  }
+  if (leaf.decimal === true && leaf.kind === 'string') {
+    const t = leaf.text.trim();
+    if (t === '') return 'Required: enter a number.';
+    if (!SIGNED_DECIMAL_TEXT.test(t)) return 'Must be a plain decimal number, for example 0.03.';
     return null;
   }
   if (leaf.kind !== 'number') return null;
@@ -103,7 +113,7 @@ export function buildDefinition(original: JsonObject, leaves: Record<string, Lea
   for (const leaf of Object.values(leaves)) {
     if (leaf.kind === 'number') setIn(copy, leaf.path, Number(leaf.text.trim()));
     else if (leaf.kind === 'boolean') setIn(copy, leaf.path, leaf.checked);
-    else if (leaf.kind === 'string') setIn(copy, leaf.path, leaf.money ? normalizeAmount(leaf.text) : leaf.text);
+    else if (leaf.kind === 'string') setIn(copy, leaf.path, leaf.money ? normalizeAmount(leaf.text) : leaf.decimal ? leaf.text.trim() : leaf.text);
   }
   return copy;
 }
@@ -118,6 +128,7 @@ export function changedKeys(original: JsonObject, leaves: Record<string, Leaf>):
       if (l.kind === 'boolean') return l.checked !== b.checked;
       if (l.kind === 'number') return Number(l.text.trim()) !== Number(b.text);
       if (l.money) return normalizeAmount(l.text) !== b.text;
+      if (l.decimal) return l.text.trim() !== b.text;
       return l.text !== b.text;
     })
     .map((l) => l.key);

@@ -81,3 +81,21 @@ test('KRW leaves are money: validated as amounts, written back without separator
     assert.equal(d.leafProblem({ kind: 'string', text, money: true }) === null, ok, text);
   }
 });
+
+test('decimal strings ("0.03") are validated as numbers and stay strings', () => {
+  const def = { risk: { daily_loss_limit: '0.03', fee_rate: '0.0005', profile: 'STANDARD' }, offset: '-1.5' };
+  const leaves = d.flattenLeaves(def);
+  assert.equal(leaves['risk.daily_loss_limit'].decimal, true);
+  assert.equal(leaves.offset.decimal, true);
+  assert.equal(leaves['risk.profile'].decimal, false);
+  leaves['risk.daily_loss_limit'].text = '0.04 ';
+  leaves['risk.fee_rate'].text = '5bp';
+  leaves['risk.profile'].text = '';
+  assert.deepEqual(Object.keys(d.validateLeaves(leaves)), ['risk.fee_rate']);
+  leaves['risk.fee_rate'].text = '';
+  assert.match(d.validateLeaves(leaves)['risk.fee_rate'], /Required/);
+  leaves['risk.fee_rate'].text = '0.0005';
+  const out = d.buildDefinition(def, leaves);
+  assert.deepEqual(out.risk, { daily_loss_limit: '0.04', fee_rate: '0.0005', profile: '' });
+  assert.deepEqual(d.changedKeys(def, leaves).sort(), ['risk.daily_loss_limit', 'risk.profile']);
+});
