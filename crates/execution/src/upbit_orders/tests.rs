@@ -8,6 +8,7 @@
     reason = "short names in assertion-heavy payload checks"
 )]
 
+mod fuzz;
 mod server;
 
 use std::time::Duration;

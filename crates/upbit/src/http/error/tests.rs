@@ -162,3 +162,55 @@ fn snippet_truncates_safely() {
     assert_eq!(snippet("한국어텍스트".as_bytes(), 3), "한국어…");
     assert_eq!(snippet(&[0xff, 0xfe], 10), "\u{fffd}\u{fffd}");
 }
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Any status and any body (arbitrary bytes, or an envelope with an
+        /// arbitrary `name` / `message` value, whole or cut) map to a typed
+        /// error, never a panic.
+        #[test]
+        fn any_error_response_maps_to_a_typed_error(
+            status in 400u16..600,
+            raw in proptest::collection::vec(any::<u8>(), 0..300),
+            name in prop_oneof![
+                Just("null".to_owned()),
+                any::<i64>().prop_map(|i| i.to_string()),
+                any::<f64>().prop_map(|f| f.to_string()),
+                "\"[a-z_]{0,30}\"",
+                Just("{\"x\":1}".to_owned()),
+                Just("[1]".to_owned()),
+            ],
+            message in prop_oneof![
+                Just("null".to_owned()),
+                "\"[^\"\\\\]{0,40}\"",
+                any::<i64>().prop_map(|i| i.to_string()),
+            ],
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let e = error_from_response(status, &raw, None, None);
+            prop_assert!(e.category() != ErrorCategory::Local);
+            let body = format!(r#"{{"error":{{"name":{name},"message":{message}}}}}"#);
+            let e = error_from_response(
+                status,
+                body.as_bytes(),
+                Some(Duration::from_secs(1)),
+                Some(RateGroup::Order),
+            );
+            match status {
+                429 => prop_assert_eq!(e.category(), ErrorCategory::RateLimited),
+                418 => prop_assert_eq!(e.category(), ErrorCategory::Blocked),
+                s if s >= 500 => prop_assert!(e.is_retryable()),
+                _ => prop_assert!(!e.to_string().is_empty()),
+            }
+            let c = cut.index(body.len());
+            let _ = error_from_response(status, &body.as_bytes()[..c], None, None);
+            let _ = parse_error_envelope(&body.as_bytes()[..c]);
+        }
+    }
+}
