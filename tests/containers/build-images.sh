@@ -4,7 +4,7 @@
 # smoke-runs them. On demand, not part of `cargo test` (a cold build compiles
 # the whole workspace in release mode: several minutes).
 #
-#   tests/containers/build-images.sh            # Dockerfile (trader, dashboard-api, trainer) + Dockerfile.web
+#   tests/containers/build-images.sh            # Dockerfile.{trader,dashboard-api,trainer} + Dockerfile.web
 #   TARGETS="trader" tests/containers/build-images.sh
 #   TARGETS="" tests/containers/build-images.sh   # web only
 #   SKIP_WEB=1 tests/containers/build-images.sh
@@ -71,8 +71,8 @@ if [ -n "$ca_bundle" ] && [ -f "$ca_bundle" ]; then
 fi
 mounts=(-v "$rust_dir:/usr/local/rust:ro" "${ca_mounts[@]}")
 for target in $TARGETS; do
-  step "Dockerfile --target $target"
-  "$ENGINE" build "${mounts[@]}" --target "$target" \
+  step "Dockerfile.$target"
+  "$ENGINE" build "${mounts[@]}" -f "Dockerfile.$target" \
     --build-arg BUILDER_IMAGE=localhost/upbit-rust-builder \
     --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
     -t "localhost/upbit-platform/$target:$TAG" .

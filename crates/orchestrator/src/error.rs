@@ -23,7 +23,7 @@ pub enum OrchestratorError {
         message: String,
     },
     /// The configured image does not exist in the engine's store.
-    #[error("image {image:?} not found; build it first (see Dockerfile) or set TRADER_IMAGE")]
+    #[error("image {image:?} not found; build it first (Dockerfile.trader) or set TRADER_IMAGE")]
     ImageNotFound {
         /// The image reference.
         image: String,

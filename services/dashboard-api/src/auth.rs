@@ -119,7 +119,10 @@ pub async fn ensure_admin(
     };
     let to_hash = password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&to_hash)).await??;
-    store.auth().create_admin(ADMIN_USERNAME, &hash, now).await?;
+    store
+        .auth()
+        .create_admin(ADMIN_USERNAME, &hash, now)
+        .await?;
     Ok(if generated {
         AdminSetup::Generated(Secret::new(password))
     } else {

@@ -74,7 +74,11 @@ pub fn master_key(cfg: &Config, data_dir: &Path) -> anyhow::Result<KeySetup> {
             key,
         });
     }
-    let (key, path) = match cfg.master_key_file.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+    let (key, path) = match cfg
+        .master_key_file
+        .as_ref()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         Some(path) => (
             MasterKey::from_env_or_file(None, Some(path))?,
             absolute(path),

@@ -138,8 +138,10 @@ pub(crate) fn non_empty(v: Option<&String>) -> Option<&str> {
 impl Config {
     /// The database URL: `DATABASE_URL`, or SQLite under `DATA_DIR`.
     pub fn database_url(&self) -> String {
-        non_empty(self.database_url.as_ref())
-            .map_or_else(|| storage::default_sqlite_url(&self.data_dir), str::to_owned)
+        non_empty(self.database_url.as_ref()).map_or_else(
+            || storage::default_sqlite_url(&self.data_dir),
+            str::to_owned,
+        )
     }
 
     /// True when logs should be JSON lines.
@@ -150,7 +152,11 @@ impl Config {
     /// The trader binary for the process runtime: `TRADER_BIN`, else `trader`
     /// beside this executable.
     pub fn trader_bin(&self) -> PathBuf {
-        if let Some(p) = self.trader_bin.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+        if let Some(p) = self
+            .trader_bin
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
             return p.clone();
         }
         std::env::current_exe()

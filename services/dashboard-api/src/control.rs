@@ -64,7 +64,9 @@ pub async fn version_of(state: &AppState, t: &Trader) -> ApiResult<StrategyVersi
         .strategies()
         .latest_version(t.strategy_id)
         .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("strategy {} has no version", t.strategy_id)))
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("strategy {} has no version", t.strategy_id))
+        })
 }
 
 /// When LIVE becomes possible for `version`: the end of its PAPER protection,
@@ -186,7 +188,11 @@ pub async fn create(state: &AppState, new: &NewTrader, actor: &str) -> ApiResult
         format!("created with seed {} KRW (PAPER, stopped)", t.seed_krw),
     )
     .await;
-    if let Err(e) = state.runtime().create(&spec_for(state, &t, &version)?).await {
+    if let Err(e) = state
+        .runtime()
+        .create(&spec_for(state, &t, &version)?)
+        .await
+    {
         // The trader exists; RUN (or the next start-up reconcile) retries.
         tracing::warn!(trader_id = %t.id, error = %e, "runtime could not create the trader instance");
         event(
@@ -237,7 +243,10 @@ pub async fn run(state: &AppState, id: TraderId, actor: &str) -> ApiResult<Trade
             &t,
             EventLevel::Info,
             "trader_started",
-            format!("started ({}, strategy version {})", t.state.mode, version.version),
+            format!(
+                "started ({}, strategy version {})",
+                t.state.mode, version.version
+            ),
         )
         .await;
     }
@@ -252,7 +261,14 @@ pub async fn stop(state: &AppState, id: TraderId, actor: &str) -> ApiResult<Trad
     let was_running = t.state.run == RunState::Running;
     if was_running {
         t = transition(state, &t, TraderEvent::Stop, actor).await?;
-        event(state, &t, EventLevel::Info, "trader_stopped", "stopped".to_owned()).await;
+        event(
+            state,
+            &t,
+            EventLevel::Info,
+            "trader_stopped",
+            "stopped".to_owned(),
+        )
+        .await;
     }
     state.runtime().stop(id).await?;
     Ok(t)
@@ -261,7 +277,12 @@ pub async fn stop(state: &AppState, id: TraderId, actor: &str) -> ApiResult<Trad
 /// PAPER/LIVE. LIVE is refused during the strategy version's 24 h PAPER
 /// protection (STAB-4) and without a credential. Any switch disarms, and the
 /// instance is recreated (the trader reads its mode once at start).
-pub async fn set_mode(state: &AppState, id: TraderId, mode: Mode, actor: &str) -> ApiResult<Trader> {
+pub async fn set_mode(
+    state: &AppState,
+    id: TraderId,
+    mode: Mode,
+    actor: &str,
+) -> ApiResult<Trader> {
     let _guard = state.locks.lock(id).await;
     let t = live_trader(state, id).await?;
     let version = version_of(state, &t).await?;
@@ -334,7 +355,8 @@ pub async fn arm(state: &AppState, id: TraderId, actor: &str) -> ApiResult<Trade
         .await
         .map_err(|e| match e {
             ApiError::Conflict {
-                code: "not_allowed", ..
+                code: "not_allowed",
+                ..
             } => ApiError::conflict(
                 "not_allowed",
                 if t.state.armed {
@@ -364,7 +386,14 @@ pub async fn disarm(state: &AppState, id: TraderId, actor: &str) -> ApiResult<Tr
         return Ok(t);
     }
     let t = transition(state, &t, TraderEvent::Disarm, actor).await?;
-    event(state, &t, EventLevel::Warn, "disarmed", "disarmed".to_owned()).await;
+    event(
+        state,
+        &t,
+        EventLevel::Warn,
+        "disarmed",
+        "disarmed".to_owned(),
+    )
+    .await;
     Ok(t)
 }
 
@@ -375,7 +404,14 @@ pub async fn remove(state: &AppState, id: TraderId, actor: &str) -> ApiResult<()
     let t = live_trader(state, id).await?;
     state.runtime().remove(id).await?;
     let t = transition(state, &t, TraderEvent::Remove, actor).await?;
-    event(state, &t, EventLevel::Warn, "trader_removed", "stopped and removed".to_owned()).await;
+    event(
+        state,
+        &t,
+        EventLevel::Warn,
+        "trader_removed",
+        "stopped and removed".to_owned(),
+    )
+    .await;
     Ok(())
 }
 

@@ -222,7 +222,9 @@ impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::Invalid(v) => Self::Validation(v),
-            StorageError::NotFound { entity, key } => Self::NotFound(format!("{entity} {key} not found")),
+            StorageError::NotFound { entity, key } => {
+                Self::NotFound(format!("{entity} {key} not found"))
+            }
             StorageError::Transition(t) => t.into(),
             StorageError::Conflict {
                 field,
@@ -276,7 +278,14 @@ fn field_and_message(path: &str, message: &str) -> ValidationError {
             && let Some(end) = rest.find('`')
         {
             let name = &rest[..end];
-            return ValidationError::new(join(name), message.replace('`', "'"));
+            // serde_path_to_error already ends the path of an unknown field
+            // with its name.
+            let field = if path == name || path.ends_with(&format!(".{name}")) {
+                path.to_owned()
+            } else {
+                join(name)
+            };
+            return ValidationError::new(field, message.replace('`', "'"));
         }
     }
     // Our validated types (`ValidationError` through `TryFrom`/`custom`)
@@ -326,6 +335,11 @@ impl From<JsonRejection> for ApiError {
         while let Some(s) = source {
             if let Some(e) = s.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
                 let v = from_path_error(e);
+                if v.field.starts_with('[') {
+                    // serde reads a struct from an array too; the contract
+                    // wants an object.
+                    return Self::invalid("body", "expected a JSON object");
+                }
                 return match r {
                     JsonRejection::JsonSyntaxError(_) => {
                         Self::invalid("body", format!("invalid JSON: {}", v.message))
@@ -340,7 +354,9 @@ impl From<JsonRejection> for ApiError {
                 "body",
                 "expected a JSON body with Content-Type: application/json",
             ),
-            JsonRejection::JsonSyntaxError(e) => Self::invalid("body", format!("invalid JSON: {}", e.body_text())),
+            JsonRejection::JsonSyntaxError(e) => {
+                Self::invalid("body", format!("invalid JSON: {}", e.body_text()))
+            }
             other => Self::invalid("body", other.body_text()),
         }
     }
@@ -348,7 +364,10 @@ impl From<JsonRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        Self::invalid("id", format!("must be a positive integer id ({})", r.body_text()))
+        Self::invalid(
+            "id",
+            format!("must be a positive integer id ({})", r.body_text()),
+        )
     }
 }
 

@@ -147,11 +147,27 @@ impl EventHub {
     }
 
     /// A live stream of events with ids above `after` (default: the newest
-    /// now), ending when the client goes away or the service shuts down.
-    pub fn stream(&self, after: Option<i64>) -> ReceiverStream<Result<sse::Event, Infallible>> {
+    /// stored now), ending when the client goes away or the service shuts
+    /// down.
+    pub async fn stream(
+        &self,
+        after: Option<i64>,
+    ) -> Result<ReceiverStream<Result<sse::Event, Infallible>>, StorageError> {
         let (out, rx_out) = mpsc::channel(CLIENT_BUFFER);
+        // Subscribe first: anything stored after the cursor is read below is
+        // either in the backfill or on the channel.
         let mut rx = self.inner.tx.subscribe();
-        let mut cursor = after.unwrap_or_else(|| self.last_id());
+        let mut cursor = match after {
+            Some(a) => a,
+            None => self
+                .inner
+                .store
+                .events()
+                .latest(1)
+                .await?
+                .last()
+                .map_or(0, |e| e.id),
+        };
         let hub = self.clone();
         let mut shutdown = self.inner.shutdown.subscribe();
         tokio::spawn(async move {
@@ -184,7 +200,7 @@ impl EventHub {
                 }
             }
         });
-        ReceiverStream::new(rx_out)
+        Ok(ReceiverStream::new(rx_out))
     }
 
     /// Sends every stored event after `cursor`; false when the client is gone.

@@ -84,7 +84,9 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             );
             tracing::warn!("generated the admin password (printed once above)");
         }
-        auth::AdminSetup::FromEnv => tracing::info!("created the admin account from ADMIN_PASSWORD"),
+        auth::AdminSetup::FromEnv => {
+            tracing::info!("created the admin account from ADMIN_PASSWORD")
+        }
         auth::AdminSetup::Existing => {
             if config::non_empty(cfg.admin_password.as_ref()).is_some() {
                 tracing::info!("admin account exists; ADMIN_PASSWORD is only used on first start");
@@ -93,8 +95,11 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     }
     let key = bootstrap::master_key(&cfg, &data_dir)?;
     let trader_env = bootstrap::trader_env(&cfg, &database_url, &key);
-    let runtime = orchestrator::build(bootstrap::runtime_config(&cfg, &data_dir), Arc::clone(&clock))
-        .context("failed to set up the trader runtime")?;
+    let runtime = orchestrator::build(
+        bootstrap::runtime_config(&cfg, &data_dir),
+        Arc::clone(&clock),
+    )
+    .context("failed to set up the trader runtime")?;
     let upbit = UpbitUrls::new(&cfg.upbit_api_url, &cfg.upbit_ws_url)
         .context("invalid UPBIT_API_URL / UPBIT_WS_URL")?;
     let state = AppState::new(Deps {
@@ -115,7 +120,9 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("failed to listen on {}", cfg.listen))?;
-    let addr = listener.local_addr().context("failed to read the listen address")?;
+    let addr = listener
+        .local_addr()
+        .context("failed to read the listen address")?;
     tracing::info!(address = %addr, runtime = runtime.kind(), "dashboard-api listening");
     let app = app(state.clone(), Some(&cfg.web_dir));
     let on_signal = state.clone();

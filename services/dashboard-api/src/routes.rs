@@ -114,10 +114,12 @@ pub fn table() -> Vec<Route> {
 /// The `/api/v1` router: public routes, protected routes behind the session
 /// (and CSRF) middleware, a JSON 404 for anything else, `no-store` caching.
 pub fn router(state: AppState) -> Router {
-    let protected = protected_routes().router.route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        crate::auth::require_session,
-    ));
+    let protected = protected_routes()
+        .router
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_session,
+        ));
     public_routes()
         .router
         .merge(protected)
@@ -155,7 +157,10 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 /// `GET /openapi.json` (no auth).
 async fn openapi() -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         crate::openapi::DOCUMENT,
     )
         .into_response()

@@ -128,7 +128,10 @@ impl AppState {
     pub async fn new(deps: Deps) -> Result<Self, storage::StorageError> {
         let hub = EventHub::start(deps.store.clone(), deps.settings.event_poll).await?;
         Ok(Self(Arc::new(Inner {
-            limiter: LoginLimiter::new(deps.settings.login_max_failures, deps.settings.login_window),
+            limiter: LoginLimiter::new(
+                deps.settings.login_max_failures,
+                deps.settings.login_window,
+            ),
             store: deps.store,
             clock: deps.clock,
             runtime: deps.runtime,

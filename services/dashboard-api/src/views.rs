@@ -126,8 +126,7 @@ impl<'a> TraderViews<'a> {
         let equity = self.store.equity().latest(t.id).await?;
         let profit = equity.map_or(Krw::ZERO, |e| e.equity - t.seed_krw);
         let alive = t.state.run == RunState::Running
-            && t
-                .last_heartbeat_at
+            && t.last_heartbeat_at
                 .is_some_and(|hb| self.now - hb <= self.alive_within);
         Ok(TraderView {
             id: t.id,
@@ -306,7 +305,10 @@ mod tests {
         ];
         for (profit, seed, want) in cases {
             let got = return_pct(Krw::from_i64(profit), Krw::from_i64(seed));
-            assert!((got - want).abs() < 1e-9, "{profit}/{seed}: {got} != {want}");
+            assert!(
+                (got - want).abs() < 1e-9,
+                "{profit}/{seed}: {got} != {want}"
+            );
         }
     }
 }

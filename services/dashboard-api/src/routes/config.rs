@@ -125,7 +125,10 @@ async fn create(
     }
     let access_key = body.access_key.trim().to_owned();
     let secret = Secret::new(body.secret_key.trim().to_owned());
-    for (field, value) in [("access_key", access_key.as_str()), ("secret_key", secret.expose())] {
+    for (field, value) in [
+        ("access_key", access_key.as_str()),
+        ("secret_key", secret.expose()),
+    ] {
         if value.is_empty() {
             return Err(ApiError::invalid(field, "must not be empty"));
         }
@@ -133,7 +136,14 @@ async fn create(
             return Err(ApiError::invalid(field, "must not contain whitespace"));
         }
     }
-    if state.store().credentials().list().await?.iter().any(|c| c.name == name) {
+    if state
+        .store()
+        .credentials()
+        .list()
+        .await?
+        .iter()
+        .any(|c| c.name == name)
+    {
         return Err(ApiError::Conflict {
             code: "name_taken",
             message: format!("name: a credential named {name:?} already exists"),
@@ -169,13 +179,21 @@ async fn create(
                 "credential {} ({}) added; exchange check: {}",
                 summary.name,
                 summary.access_key_masked,
-                if check == Check::Ok { "ok" } else { "unreachable" }
+                if check == Check::Ok {
+                    "ok"
+                } else {
+                    "unreachable"
+                }
             ),
             json!({"credential_id": summary.id}),
         ))
         .await;
     let mut view = CredentialView::new(&summary, &[]);
-    view.check = Some(if check == Check::Ok { "ok" } else { "unreachable" });
+    view.check = Some(if check == Check::Ok {
+        "ok"
+    } else {
+        "unreachable"
+    });
     Ok((StatusCode::CREATED, AppJson(view)).into_response())
 }
 

@@ -77,7 +77,10 @@ async fn dashboard(State(state): State<AppState>) -> ApiResult<AppJson<Dashboard
         }
     });
     let traders = state.store().traders().list(false).await?;
-    let live = traders.iter().filter(|t| t.state.mode == Mode::Live).count();
+    let live = traders
+        .iter()
+        .filter(|t| t.state.mode == Mode::Live)
+        .count();
     Ok(AppJson(Dashboard {
         regime,
         traders: Counts {
@@ -131,8 +134,9 @@ fn thin<T>(points: Vec<T>, max: usize) -> Vec<T> {
         return points;
     }
     let step = (n - 1) as f64 / (max - 1) as f64;
-    let keep: std::collections::BTreeSet<usize> =
-        (0..max).map(|i| ((i as f64) * step).round() as usize).collect();
+    let keep: std::collections::BTreeSet<usize> = (0..max)
+        .map(|i| ((i as f64) * step).round() as usize)
+        .collect();
     points
         .into_iter()
         .enumerate()
@@ -186,7 +190,10 @@ async fn profit(State(state): State<AppState>, Query(q): Params) -> ApiResult<Ap
     Ok(AppJson(Profit { series }))
 }
 
-async fn events(State(state): State<AppState>, Query(q): Params) -> ApiResult<AppJson<Vec<EventView>>> {
+async fn events(
+    State(state): State<AppState>,
+    Query(q): Params,
+) -> ApiResult<AppJson<Vec<EventView>>> {
     let limit = match int_param(&q, "limit")? {
         None => EVENTS_DEFAULT,
         Some(0) => return Err(ApiError::invalid("limit", "must be at least 1")),
@@ -199,7 +206,11 @@ async fn events(State(state): State<AppState>, Query(q): Params) -> ApiResult<Ap
     Ok(AppJson(state.hub.views(rows).await?))
 }
 
-async fn stream(State(state): State<AppState>, headers: HeaderMap, Query(q): Params) -> ApiResult<Response> {
+async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let after = match headers.get("last-event-id") {
         Some(v) => {
             let raw = v.to_str().unwrap_or_default().trim();
@@ -209,8 +220,11 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap, Query(q): Par
         }
         None => int_param(&q, "last_event_id")?,
     };
-    let sse = Sse::new(state.hub.stream(after))
-        .keep_alive(KeepAlive::new().interval(state.settings.sse_keep_alive).text("keep-alive"));
+    let sse = Sse::new(state.hub.stream(after).await?).keep_alive(
+        KeepAlive::new()
+            .interval(state.settings.sse_keep_alive)
+            .text("keep-alive"),
+    );
     let mut res = sse.into_response();
     // Proxies (nginx in dashboard-web) must not buffer the stream.
     res.headers_mut()

@@ -80,7 +80,9 @@ async fn versions(
     let id = strategy_id(id)?;
     load(&state, id).await?;
     let all = state.store().strategies().versions(id).await?;
-    Ok(AppJson(all.iter().rev().map(StrategyVersionView::from).collect()))
+    Ok(AppJson(
+        all.iter().rev().map(StrategyVersionView::from).collect(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -150,7 +152,13 @@ async fn update(
     let version = state
         .store()
         .strategies()
-        .add_version(id, &canonical, def.risk_profile, &user.username, state.now())
+        .add_version(
+            id,
+            &canonical,
+            def.risk_profile,
+            &user.username,
+            state.now(),
+        )
         .await?;
     tracing::info!(strategy_id = %id, version = version.version, "strategy saved as a new version");
     state

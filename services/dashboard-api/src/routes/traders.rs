@@ -38,12 +38,14 @@ fn trader_id(IdPath(id): IdPath) -> ApiResult<TraderId> {
 }
 
 async fn view(state: &AppState, t: &Trader) -> ApiResult<AppJson<TraderView>> {
-    let views = TraderViews::load(state.store(), state.now(), state.settings.heartbeat_alive).await?;
+    let views =
+        TraderViews::load(state.store(), state.now(), state.settings.heartbeat_alive).await?;
     Ok(AppJson(views.view(t).await?))
 }
 
 async fn list(State(state): State<AppState>) -> ApiResult<AppJson<Vec<TraderView>>> {
-    let views = TraderViews::load(state.store(), state.now(), state.settings.heartbeat_alive).await?;
+    let views =
+        TraderViews::load(state.store(), state.now(), state.settings.heartbeat_alive).await?;
     let mut out = Vec::new();
     for t in state.store().traders().list(false).await? {
         out.push(views.view(&t).await?);
