@@ -30,6 +30,8 @@ export async function waitUntil(fn, timeoutMs, what) {
 
 export async function shot(page, prefix, name) {
   const file = path.join(ensureScreenshotDir(), `${prefix}${name}.png`);
+  // From the top, so the sticky NAV bar sits at the top of a full-page capture.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
@@ -144,6 +146,10 @@ export async function fullFlow(t, browser, env) {
       await assertDashboardItems(page);
       await byTestId(page, 'total-trader-count').waitFor();
       await waitUntil(async () => /^\d+$/.test((await byTestId(page, 'total-trader-count').innerText()).trim()), 10_000, 'trader counts');
+      // The chart's time axis ends about now (also with no points yet: never at the epoch).
+      const chart = byTestId(page, 'profit-chart');
+      const xMax = Number(await waitUntil(() => chart.getAttribute('data-x-max'), 10_000, 'the profit chart time axis'));
+      assert.ok(Math.abs(xMax - Date.now() / 1000) < 2 * 86_400, `the profit chart's time axis ends at ${new Date(xMax * 1000).toISOString()}`);
     });
 
     await t.test('add a credential', async () => {
@@ -162,7 +168,7 @@ export async function fullFlow(t, browser, env) {
       const masked = (await row.locator('[data-testid="credential-key"]').innerText()).trim();
       assert.ok(!masked.includes(keys.access_key) || keys.access_key.length < 8, 'the access key must be masked');
       assert.ok(!(await page.content()).includes(keys.secret_key), 'the secret key must never be shown');
-      await shot(page, env.prefix, 'config');
+      await shot(page, env.prefix, 'config-added');
     });
 
     await t.test('a second tab watches the dashboard', async () => {
@@ -201,7 +207,7 @@ export async function fullFlow(t, browser, env) {
       assert.equal((await row.locator('[data-testid="trader-seed"]').innerText()).trim(), '₩1,000,000');
       assert.equal((await row.locator('[data-testid="mode"]').innerText()).trim(), 'PAPER');
       facts.traderId = Number(await row.getAttribute('data-trader-id'));
-      await shot(page, env.prefix, 'traders');
+      await shot(page, env.prefix, 'traders-added');
     });
 
     await t.test('switching to LIVE during the 24 h protection is refused with the API message', async () => {
@@ -261,7 +267,26 @@ export async function fullFlow(t, browser, env) {
         return false;
       }, env.timeouts.profit, `${traderName} in the profit chart legend with points`);
       await chart.locator('canvas').first().waitFor();
-      await shot(watcher, env.prefix, 'dashboard');
+      await shot(watcher, env.prefix, 'dashboard-chart');
+    });
+
+    await t.test('every page at 1280×800 and at phone width (390 px), with the trader present', async () => {
+      for (const [width, height, tag] of [[1280, 800, ''], [390, 844, 'phone-']]) {
+        await page.setViewportSize({ width, height });
+        for (const id of ['dashboard', 'traders', 'strategy', 'config']) {
+          await go(page, id);
+          if (id === 'dashboard') await byTestId(page, 'profit-chart').locator('canvas').first().waitFor();
+          if (id === 'traders') await traderRow(page, traderName).waitFor();
+          if (id === 'strategy') await byTestId(page, 'definition-form').waitFor();
+          if (id === 'config') await page.locator(`[data-testid="credential-row"][data-credential-name="${credName}"]`).waitFor();
+          await page.waitForTimeout(300);
+          await assertNav(page);
+          const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+          assert.ok(overflow <= 1, `${id} overflows ${width}px by ${overflow}px`);
+          await shot(page, env.prefix, `${tag}${id}`);
+        }
+      }
+      await page.setViewportSize({ width: 1280, height: 800 });
     });
 
     await t.test('deleting a credential in use is refused (409) in the popup', async () => {
@@ -302,20 +327,7 @@ export async function fullFlow(t, browser, env) {
       for (const p of PROFILE_NAMES) assert.ok(names.includes(p), `strategy profile ${p} missing (found ${names})`);
       await byTestId(page, 'definition-form').waitFor();
       await waitUntil(async () => (await byTestId(page, 'version-row').count()) >= 1, 10_000, 'version history');
-      await shot(page, env.prefix, 'strategy');
-    });
-
-    await t.test('phone width (390 px): NAV stays one horizontal row, no page overflow', async () => {
-      await page.setViewportSize({ width: 390, height: 844 });
-      for (const id of ['dashboard', 'traders', 'strategy', 'config']) {
-        await go(page, id);
-        await page.waitForTimeout(300);
-        await assertNav(page);
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        assert.ok(overflow <= 1, `${id} overflows the phone width by ${overflow}px`);
-        await shot(page, env.prefix, `phone-${id}`);
-      }
-      await page.setViewportSize({ width: 1280, height: 800 });
+      await shot(page, env.prefix, 'strategy-history');
     });
 
     await t.test('no console errors', async () => {
