@@ -187,18 +187,17 @@ impl LiveExecutor {
         Ok(out)
     }
 
-    /// Closed orders with our prefix since `since` (at most 7 days back).
+    /// Closed orders with our prefix in the 7 days from `since` (the caller
+    /// keeps `since` within the last 7 days).
     pub async fn list_closed(
         &self,
         _armed: Armed,
         prefix: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<ExecOrder>, ExecError> {
-        let now = self.client.transport().clock().now();
-        let earliest = now - chrono::Duration::days(7) + chrono::Duration::minutes(1);
+        // Only a start: Upbit answers the 7 days from it.
         let q = ClosedOrdersQuery {
-            start_time: Some(since.max(earliest)),
-            end_time: Some(now),
+            start_time: Some(since),
             limit: Some(1000),
             order_by: Some(OrderBy::Asc),
             ..ClosedOrdersQuery::default()
