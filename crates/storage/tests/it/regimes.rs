@@ -35,8 +35,8 @@ async fn round_trip_latest_and_range(db: TestDb) {
     let store = &db.store;
     assert_eq!(store.regimes().latest().await.unwrap(), None);
     let mut stored = Vec::new();
-    for (i, label) in (0_i64..).zip(RegimeLabel::ALL) {
-        let r = record(i * 5, *label, 20.0 * i as f64 + 0.5);
+    for (i, label) in (0_i32..).zip(RegimeLabel::ALL) {
+        let r = record(i64::from(i) * 5, *label, 20.0 * f64::from(i) + 0.5);
         let id = store.regimes().insert(&r).await.unwrap();
         stored.push(StoredRegime { id, record: r });
     }
