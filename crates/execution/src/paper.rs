@@ -83,6 +83,8 @@ pub struct PaperExecutor {
     clock: SharedClock,
     config: PaperConfig,
     book: Mutex<BTreeMap<OrderIdentifier, PaperOrder>>,
+    /// When each market's tape was last read (no new prints without time passing).
+    read_at: Mutex<BTreeMap<Market, DateTime<Utc>>>,
 }
 
 const UNIT: Decimal = Decimal::from_parts(1, 0, 0, false, 8);
@@ -162,6 +164,7 @@ impl PaperExecutor {
             clock,
             config,
             book: Mutex::new(BTreeMap::new()),
+            read_at: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -272,7 +275,24 @@ impl PaperExecutor {
         let Some(cursor) = cursor else {
             return Ok(());
         };
-        let prints = self.prints_since(market, cursor).await?;
+        let now = self.clock.now();
+        {
+            let mut read = self.read_at.lock().unwrap_or_else(PoisonError::into_inner);
+            if read.get(market).is_some_and(|t| *t >= now) {
+                return Ok(());
+            }
+            read.insert(market.clone(), now);
+        }
+        let prints = match self.prints_since(market, cursor).await {
+            Ok(p) => p,
+            Err(e) => {
+                self.read_at
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(market);
+                return Err(e);
+            }
+        };
         let mut book = self.lock();
         for print in &prints {
             let key = (print.traded_at, print.sequential_id);

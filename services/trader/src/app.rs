@@ -520,6 +520,9 @@ impl Trader {
     /// One turn of the loop; `Some` ends it.
     async fn turn(&mut self) -> Option<Exit> {
         let now = self.clock.now();
+        let turn_started = std::time::Instant::now();
+        let _timing = Timing(turn_started);
+        let _ = &_timing;
         if self.db_down_since.is_some() && !self.db_recovered(now).await {
             return None;
         }
@@ -587,7 +590,10 @@ impl Trader {
             }
         }
         if let Some(boundary) = self.cycle_due(now).await {
-            match self.cycle(boundary).await {
+            let started = std::time::Instant::now();
+            let r = self.cycle(boundary).await;
+            tracing::debug!(%boundary, elapsed_ms = started.elapsed().as_millis() as u64, "cycle");
+            match r {
                 Ok(()) => self.last_cycle = Some(boundary),
                 Err(e) => {
                     self.last_cycle = Some(boundary);
@@ -598,7 +604,9 @@ impl Trader {
         None
     }
 
-    /// The minute boundary to run, once its candle is in (or we waited long enough).
+    /// The minute boundary to run: once the regime for it is stored (the
+    /// collector writes it after the minute's candles are complete), or once
+    /// `candle_wait_secs` have passed without it.
     async fn cycle_due(&mut self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let boundary = floor_minute(now);
         if self.last_cycle.is_some_and(|l| l >= boundary) {
@@ -607,10 +615,9 @@ impl Trader {
         if now - boundary >= chrono::Duration::seconds(self.cfg.candle_wait_secs) {
             return Some(boundary);
         }
-        let leader = self.evaluator.definition().leader.clone();
-        match MarketData::candle_ready(&self.store, &leader, boundary).await {
-            Ok(true) => Some(boundary),
-            Ok(false) => None,
+        match self.store.regimes().latest().await {
+            Ok(Some(r)) if r.record.ts >= boundary => Some(boundary),
+            Ok(_) => None,
             Err(e) => {
                 self.on_error(StepError::Db(e), now).await;
                 None
@@ -927,6 +934,18 @@ impl Trader {
                 ..
             } => reason.to_ascii_lowercase().contains("liquidate"),
             _ => false,
+        }
+    }
+}
+
+/// Logs slow turns at debug level.
+struct Timing(std::time::Instant);
+
+impl Drop for Timing {
+    fn drop(&mut self) {
+        let ms = self.0.elapsed().as_millis();
+        if ms > 50 {
+            tracing::debug!(elapsed_ms = ms as u64, "slow turn");
         }
     }
 }

@@ -192,28 +192,6 @@ impl MarketData {
         Ok(())
     }
 
-    /// True when `market` has its candle for the minute that closed at `boundary`.
-    pub fn has_closed_candle(&self, market: &Market, boundary: DateTime<Utc>) -> bool {
-        self.series
-            .get(market)
-            .and_then(|s| s.last)
-            .is_some_and(|t| t + Duration::minutes(1) >= boundary)
-    }
-
-    /// Looks the candle for the minute ending at `boundary` up in the
-    /// database (cheap: one row), without loading anything.
-    pub async fn candle_ready(
-        store: &Store,
-        market: &Market,
-        boundary: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
-        let last = store
-            .candles()
-            .latest_ts(market, CandleInterval::M1)
-            .await?;
-        Ok(last.is_some_and(|t| t + Duration::minutes(1) >= boundary))
-    }
-
     /// Completed 1-minute candles of `market`, oldest first.
     pub fn candles(&self, market: &Market) -> Vec<Candle> {
         self.series

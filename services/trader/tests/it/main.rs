@@ -1,0 +1,10 @@
+//! Integration tests of the trader: the real binary against the real
+//! simulator and a real database (SQLite and MariaDB).
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "test code: fail loudly with the value that was wrong"
+)]
+
+mod explore;
+mod support;
