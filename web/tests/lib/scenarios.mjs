@@ -267,6 +267,13 @@ export async function fullFlow(t, browser, env) {
         return false;
       }, env.timeouts.profit, `${traderName} in the profit chart legend with points`);
       await chart.locator('canvas').first().waitFor();
+      // The time axis covers the trader's points within the chosen 24 h, ending about now.
+      await byTestId(watcher, 'range-24h').click();
+      await waitUntil(async () => (await chart.getAttribute('data-range')) === '24h', 5000, 'the 24H range');
+      await watcher.waitForTimeout(300);
+      const [xMin, xMax] = [Number(await chart.getAttribute('data-x-min')), Number(await chart.getAttribute('data-x-max'))];
+      assert.ok(xMax - xMin >= 60 && xMax - xMin <= 86_400 + 60, `the 24H chart spans ${xMax - xMin} s`);
+      assert.ok(Math.abs(xMax - Date.now() / 1000) < 2 * 3600, `the chart ends at ${new Date(xMax * 1000).toISOString()}`);
       await shot(watcher, env.prefix, 'dashboard-chart');
     });
 
