@@ -188,7 +188,8 @@ pub struct SimConfig {
     pub limits: Limits,
     /// Rate limiting.
     pub rate: RateConfig,
-    /// Accounts to create at start.
+    /// Accounts to create at start (kept as saved when the state file
+    /// already has the access key).
     pub accounts: Vec<AccountSpec>,
     /// WebSocket idle timeout (Upbit: 120 s).
     pub ws_idle_timeout: Duration,
@@ -542,9 +543,15 @@ fn build_shared(config: &SimConfig) -> Result<Shared, SimError> {
     if let Some(state) = saved {
         persist::restore(&mut world, state, start_ms);
     }
+    // Configured accounts are created unless the state file already holds
+    // them: a restart must not reset balances that open orders still lock.
     for spec in &config.accounts {
         let acct = spec.to_account().map_err(SimError::Config)?;
-        world.engine.upsert_account(acct);
+        if world.engine.account_index(&spec.access_key).is_some() {
+            tracing::info!(access_key = %spec.access_key, "account restored from the state file");
+        } else {
+            world.engine.upsert_account(acct);
+        }
     }
     let (events, _) = broadcast::channel(4096);
     let (ws_drop, _) = watch::channel(0);

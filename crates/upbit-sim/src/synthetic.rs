@@ -115,7 +115,8 @@ impl Generator {
 
     /// Generates the next minute for every market.
     pub fn next_minute(&mut self) -> Vec<Bar> {
-        let reg = scenario::regime(self.scenario, self.k);
+        let reg =
+            scenario::regime_at(self.scenario, self.k, self.next_start.div_euclid(MINUTE_MS));
         if reg.segment != self.segment {
             self.segment = reg.segment;
             self.anchor = self.factor;
@@ -169,14 +170,12 @@ impl Generator {
             }
             _ => 0.0,
         };
-        // Gentle pull of each alt towards its beta-implied level keeps the
-        // cross-section from drifting apart over long runs.
+        // Gentle pull of each market (BTC included) towards its beta-implied
+        // level keeps the cross-section from drifting apart over long runs,
+        // and keeps BTC's own noise from random-walking a flat market into
+        // a trend.
         let implied = beta * self.factor;
-        let tether = if is_btc {
-            0.0
-        } else {
-            -0.002 * (self.log_px[i] - implied)
-        };
+        let tether = -0.002 * (self.log_px[i] - implied);
         let idio_step = spec.idio_vol * reg.idio / (SUBSTEPS as f64).sqrt();
         let start_px = spec.start_price.to_f64().unwrap_or(1.0);
         let mut x = self.log_px[i];

@@ -45,7 +45,7 @@ pub(crate) struct Args {
     pub(crate) history_minutes: u32,
 
     /// Sim seconds per wall second: 1 = real time, 60 = a minute per second,
-    /// 0 = frozen (advance with POST /_sim/clock).
+    /// 0 = frozen (advance with POST /_sim/clock); at most 100000.
     #[arg(long, default_value = "1", value_parser = parse_speed)]
     pub(crate) speed: f64,
 

@@ -13,7 +13,8 @@ pub enum Scenario {
     Trend,
     /// Mean reversion inside a band: low volatility, no direction.
     Range,
-    /// High-volatility whipsaws: short alternating pushes, no trend.
+    /// High-volatility whipsaws: short alternating pushes (one per UTC
+    /// 5-minute candle), no trend.
     Chop,
     /// Calm, then a crash (volatility and volume spike), a rebound, and a
     /// nervous aftermath.
@@ -104,15 +105,23 @@ const CALM: Regime = Regime {
     rotation: None,
 };
 
-/// The regime at minute `k` of `scenario`.
+/// The regime at minute `k` of `scenario`, for a scenario that starts on a
+/// 5-minute boundary.
 pub fn regime(scenario: Scenario, k: i64) -> Regime {
+    regime_at(scenario, k, k)
+}
+
+/// The regime at minute `k` of `scenario` whose bar opens at minute
+/// `utc_minute` since the epoch (chop pushes follow Upbit's UTC 5-minute
+/// candles whatever the start time).
+pub fn regime_at(scenario: Scenario, k: i64, utc_minute: i64) -> Regime {
     if k < 0 {
         return CALM;
     }
     match scenario {
         Scenario::Trend => trend(k, 0, 1.0),
         Scenario::Range => range(0),
-        Scenario::Chop => chop(k, 0),
+        Scenario::Chop => chop(utc_minute, 0),
         Scenario::Panic => panic(k, 0),
         Scenario::BreakoutRotation => breakout_rotation(k, 0),
         Scenario::Mixed => {
@@ -122,7 +131,7 @@ pub fn regime(scenario: Scenario, k: i64) -> Regime {
             match seg.rem_euclid(6) {
                 0 => range(base),
                 1 => trend(local, base, 1.0),
-                2 => chop(local, base),
+                2 => chop(utc_minute, base),
                 3 => panic(local.min(359) * 2 / 3, base),
                 4 => trend(local, base, -0.7),
                 _ => breakout_rotation(local * 2, base),
@@ -159,12 +168,20 @@ fn range(segment: i64) -> Regime {
     }
 }
 
-fn chop(k: i64, segment: i64) -> Regime {
-    // Pushes of 25 minutes alternating in sign.
-    let up = k.div_euclid(25).rem_euclid(2) == 0;
+/// Minutes per chop push: one 5-minute candle, so the direction of
+/// consecutive 5-minute closes keeps flipping (what `whipsaw_5m` measures).
+const CHOP_PUSH_MINUTES: i64 = 5;
+
+fn chop(utc_minute: i64, segment: i64) -> Regime {
+    // Pushes of one 5-minute candle alternating in sign, strong enough to
+    // show through the alts' own noise.
+    let up = utc_minute
+        .div_euclid(CHOP_PUSH_MINUTES)
+        .rem_euclid(2)
+        == 0;
     Regime {
         segment,
-        drift: if up { 0.0005 } else { -0.0005 },
+        drift: if up { 0.0012 } else { -0.0012 },
         revert: 0.03,
         vol: 1.6,
         idio: 1.3,
@@ -272,6 +289,20 @@ mod tests {
         assert!(regime(Scenario::Panic, 150).volume > 3.0);
         assert!(regime(Scenario::Panic, 200).drift > 0.0);
         assert_eq!(regime(Scenario::Panic, -5), CALM);
+    }
+
+    #[test]
+    fn chop_pushes_follow_utc_five_minute_candles() {
+        // Same push within one UTC 5-minute candle, opposite in the next,
+        // whatever minute of the scenario that is.
+        let drift = |k, utc| regime_at(Scenario::Chop, k, utc).drift;
+        for k in [0, 3, 1000] {
+            assert!(drift(k, 10) > 0.0 && drift(k, 14) > 0.0);
+            assert!(drift(k, 15) < 0.0 && drift(k, 19) < 0.0);
+            assert!(drift(k, 20) > 0.0);
+        }
+        assert_eq!(regime(Scenario::Chop, 7), regime_at(Scenario::Chop, 7, 7));
+        assert_eq!(regime_at(Scenario::Chop, -1, 15), CALM);
     }
 
     #[test]

@@ -59,10 +59,16 @@ async fn accounts_and_orders_survive_a_restart() {
     sim.handle.shutdown().await.unwrap();
     assert!(path.exists());
 
-    // Restart from the file, without a start time: the clock resumes.
+    // Restart from the file, without a start time: the clock resumes. The
+    // same key configured again does not reset the saved account.
     let (mut c, wall) = replay_config();
     c.state_file = Some(path.clone());
     c.start = None;
+    c.accounts = vec![upbit_sim::AccountSpec::new(
+        &k.access,
+        &k.secret,
+        &[("KRW", "1")],
+    )];
     let sim = start(c, wall).await;
     assert_eq!(sim.handle.now(), now);
     assert_eq!(sim.balance(&k, "KRW").await, krw);
