@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { launchBrowser, collectConsoleErrors } from '../lib/browser.mjs';
 import { startContractMock } from '../lib/contract-mock.mjs';
 import { requireDist } from '../lib/paths.mjs';
-import { assertLogOrderedAndUnique, byTestId, confirm, fullFlow, go, openAndLogin, shot, traderRow, waitUntil } from '../lib/scenarios.mjs';
+import { assertDashboardItems, assertLogOrderedAndUnique, assertNav, byTestId, confirm, fullFlow, go, openAndLogin, shot, traderRow, waitUntil } from '../lib/scenarios.mjs';
 
 requireDist();
 const PASSWORD = 'mock-admin-pw';
@@ -205,6 +205,28 @@ test('more cases against the contract mock', async (t) => {
       const box = await row.boundingBox();
       assert.ok(box.width <= 390, 'a trader row fits the phone width as a card');
       await page.setViewportSize({ width: 1280, height: 800 });
+    });
+
+    await t.test('the NAV and dashboard checks fail when an item is renamed, missing or moved', async () => {
+      await go(page, 'dashboard');
+      await assertNav(page);
+      await assertDashboardItems(page);
+      const mutations = [
+        ['NAV item renamed', () => { document.querySelector('[data-testid="nav-strategy"]').textContent = 'STRATEGIES'; }, assertNav],
+        ['NAV item missing', () => { document.querySelector('[data-testid="nav-config"]').remove(); }, assertNav],
+        ['NAV items swapped', () => { const n = document.querySelector('[data-testid="nav"]'); n.insertBefore(n.children[1], n.children[0]); }, assertNav],
+        ['NAV item added', () => { const n = document.querySelector('[data-testid="nav"]'); n.append(n.children[0].cloneNode(true)); }, assertNav],
+        ['dashboard item renamed', () => { document.querySelector('[data-testid="card-paper-trader"] h2').textContent = 'PAPER TRADERS'; }, assertDashboardItems],
+        ['dashboard item missing', () => { document.querySelector('[data-testid="action-log"]').remove(); }, assertDashboardItems],
+      ];
+      for (const [what, mutate, check] of mutations) {
+        await page.evaluate(mutate);
+        await assert.rejects(check(page), assert.AssertionError, `${what} must fail the check`);
+        await page.reload();
+        await byTestId(page, 'card-current-regime').waitFor();
+        await assertNav(page);
+        await assertDashboardItems(page);
+      }
     });
 
     await t.test('an expired session goes back to the login screen', async () => {
