@@ -446,7 +446,7 @@ impl Trader {
                     approved,
                     Purpose::Exit(meta),
                     Some(bid),
-                    t,
+                    self.clock.now(),
                     fx,
                 )
                 .await?;
@@ -589,7 +589,7 @@ impl Trader {
                             stop: sizing.stop_price,
                         })),
                         Some(sizing.entry_price),
-                        t,
+                        self.clock.now(),
                         fx,
                     )
                     .await?;

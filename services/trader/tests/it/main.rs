@@ -6,5 +6,7 @@
     reason = "test code: fail loudly with the value that was wrong"
 )]
 
+mod checks;
+mod e2e;
 mod explore;
 mod support;

@@ -177,6 +177,9 @@ pub(crate) fn test_definition(entry: f64) -> StrategyDefinition {
     d.universe.max_volatility = 0.5;
     d.universe.exclude_warnings = false;
     d.execution.entry_style = EntryStyle::Limit;
+    // Two tranches: the second rests post-only a tick lower (EXE-1), so
+    // resting fills, partial fills and timeouts happen too.
+    d.execution.split_entries = 2;
     d.execution.entry_timeout_secs = 120;
     d.validate().unwrap();
     d
@@ -322,9 +325,23 @@ impl World {
     /// One minute: the simulator steps, the collector stores the closed
     /// minute's candles, then the minute's regime.
     pub(crate) async fn step(&mut self) {
-        self.now = self.sim.step(chrono::Duration::minutes(1)).unwrap();
-        self.collect_minute(self.now).await;
+        self.to_next_minute().await;
         self.write_regime(self.now).await;
+    }
+
+    /// Steps to the next minute boundary and stores its closed candles.
+    async fn to_next_minute(&mut self) {
+        let now = self.sim.now();
+        let next = trader::app::floor_minute(now) + chrono::Duration::minutes(1);
+        self.now = self.sim.step(next - now).unwrap();
+        self.collect_minute(self.now).await;
+    }
+
+    /// A minute without a regime row: the candles arrive, then `extra` passes
+    /// (the trader runs the minute once its wait for the regime is over).
+    pub(crate) async fn step_without_regime(&mut self, extra: chrono::Duration) {
+        self.to_next_minute().await;
+        self.now = self.sim.step(extra).unwrap();
     }
 
     /// The test strategy.
