@@ -115,8 +115,7 @@ impl Generator {
 
     /// Generates the next minute for every market.
     pub fn next_minute(&mut self) -> Vec<Bar> {
-        let reg =
-            scenario::regime_at(self.scenario, self.k, self.next_start.div_euclid(MINUTE_MS));
+        let reg = scenario::regime_at(self.scenario, self.k, self.next_start.div_euclid(MINUTE_MS));
         if reg.segment != self.segment {
             self.segment = reg.segment;
             self.anchor = self.factor;

@@ -175,10 +175,7 @@ const CHOP_PUSH_MINUTES: i64 = 5;
 fn chop(utc_minute: i64, segment: i64) -> Regime {
     // Pushes of one 5-minute candle alternating in sign, strong enough to
     // show through the alts' own noise.
-    let up = utc_minute
-        .div_euclid(CHOP_PUSH_MINUTES)
-        .rem_euclid(2)
-        == 0;
+    let up = utc_minute.div_euclid(CHOP_PUSH_MINUTES).rem_euclid(2) == 0;
     Regime {
         segment,
         drift: if up { 0.0012 } else { -0.0012 },
