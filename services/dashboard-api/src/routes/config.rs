@@ -83,13 +83,10 @@ async fn check_keys(state: &AppState, access_key: &str, secret: &Secret) -> ApiR
         Ok(_) => Ok(Check::Ok),
         Err(e) => match e.category() {
             ErrorCategory::Auth | ErrorCategory::Permission => {
-                let name = e
-                    .api_kind()
-                    .map(|_| match &e {
-                        upbit::UpbitError::Api { name, .. } => name.clone(),
-                        _ => String::new(),
-                    })
-                    .unwrap_or_default();
+                let name = match &e {
+                    upbit::UpbitError::Api { name, .. } => name.clone(),
+                    _ => String::new(),
+                };
                 let field = if name.contains("jwt") || name.contains("signature") {
                     "secret_key"
                 } else {
