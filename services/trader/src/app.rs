@@ -86,6 +86,8 @@ pub struct Trader {
     /// The guard state last written to `trader_safety_state`.
     pub(crate) safety_written: Option<SafetyState>,
     pub(crate) unarmed_noted: bool,
+    /// Marks of the last cycle that read the books.
+    pub(crate) last_marks: BTreeMap<Market, domain::Price>,
 }
 
 impl std::fmt::Debug for Trader {
@@ -341,6 +343,7 @@ pub async fn run(cfg: Config, mut shutdown: watch::Receiver<bool>) -> anyhow::Re
         last_cycle: None,
         safety_written: None,
         unarmed_noted: false,
+        last_marks: BTreeMap::new(),
     };
     t.startup().await?;
     let hb = spawn_heartbeat(

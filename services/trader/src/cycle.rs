@@ -123,6 +123,32 @@ impl Trader {
 
     /// One cycle at minute boundary `t`.
     pub(crate) async fn cycle(&mut self, t: DateTime<Utc>) -> Result<(), StepError> {
+        let r = self.cycle_steps(t).await;
+        if matches!(r, Err(ref e) if e.is_db()) {
+            return r;
+        }
+        // The minute's equity point is written even when the exchange failed
+        // (the chart has no holes; marks fall back to the last ones known).
+        let marks = self.last_marks.clone();
+        let equity = self.port.equity(&marks);
+        self.store
+            .equity()
+            .append(&EquitySnapshot {
+                trader_id: self.id,
+                ts: t,
+                equity,
+                cash: self.port.cash.cash,
+            })
+            .await?;
+        self.persist_safety(t).await;
+        if self.backoff_until.is_some_and(|u| u <= t) {
+            self.backoff_until = None;
+            self.backoff_level = self.backoff_level.saturating_sub(1);
+        }
+        r
+    }
+
+    async fn cycle_steps(&mut self, t: DateTime<Utc>) -> Result<(), StepError> {
         let def = self.evaluator.definition().clone();
         let params = def.risk.clone();
         self.market.refresh_listings(t).await?;
@@ -221,6 +247,7 @@ impl Trader {
 
         // Marks and equity.
         let marks = self.marks(&books, &held);
+        self.last_marks.clone_from(&marks);
         let equity = self.port.equity(&marks);
         self.guard_event(GuardEvent::EquityMarked { equity }, t, &params)
             .await;
@@ -243,21 +270,7 @@ impl Trader {
                 self.store.positions().mark(id, *m).await?;
             }
         }
-        let equity = self.port.equity(&marks);
-        self.store
-            .equity()
-            .append(&EquitySnapshot {
-                trader_id: self.id,
-                ts: t,
-                equity,
-                cash: self.port.cash.cash,
-            })
-            .await?;
-        self.persist_safety(t).await;
-        if self.backoff_until.is_some_and(|u| u <= t) {
-            self.backoff_until = None;
-            self.backoff_level = self.backoff_level.saturating_sub(1);
-        }
+        self.last_marks = marks;
         Ok(())
     }
 

@@ -5,4 +5,6 @@
     reason = "test helpers may panic on setup failure"
 )]
 
+mod live;
+mod paper;
 mod upbit_orders;
