@@ -123,6 +123,9 @@ const RANGE: &str = "SELECT market, interval_code, ts, open, high, low, close, v
 const LATEST: &str = "SELECT market, interval_code, ts, open, high, low, close, volume, value_krw \
     FROM candles WHERE market = ? AND interval_code = ? ORDER BY ts DESC LIMIT ?";
 const LATEST_TS: &str = "SELECT MAX(ts) AS ts FROM candles WHERE market = ? AND interval_code = ?";
+const RANGE_MANY_PREFIX: &str = "SELECT market, interval_code, ts, open, high, low, close, volume, \
+    value_krw FROM candles WHERE market IN (";
+const RANGE_MANY_SUFFIX: &str = ") AND interval_code = ";
 const COUNT: &str = "SELECT COUNT(*) AS n FROM candles WHERE market = ? AND interval_code = ?";
 
 const UPSERT_HEALTH: Sql2 = Sql2 {
@@ -134,6 +137,12 @@ const UPSERT_HEALTH: Sql2 = Sql2 {
             VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE last_candle_ts = VALUES(last_candle_ts), \
             lag_ms = VALUES(lag_ms), updated_at = VALUES(updated_at)",
 };
+const UPSERT_HEALTH_SUFFIX: Sql2 = Sql2 {
+    sqlite: " ON CONFLICT (market) DO UPDATE SET last_candle_ts = excluded.last_candle_ts, \
+             lag_ms = excluded.lag_ms, updated_at = excluded.updated_at",
+    mysql: " ON DUPLICATE KEY UPDATE last_candle_ts = VALUES(last_candle_ts), \
+            lag_ms = VALUES(lag_ms), updated_at = VALUES(updated_at)",
+};
 const LIST_HEALTH: &str =
     "SELECT market, last_candle_ts, lag_ms, updated_at FROM collector_health ORDER BY market";
 const GET_HEALTH: &str =
@@ -141,6 +150,14 @@ const GET_HEALTH: &str =
 
 /// Rows per `INSERT` statement (9 parameters each; SQLite allows 32 766).
 pub const UPSERT_BATCH: usize = 1000;
+/// Markets per statement of [`Candles::range_many`] (each one `?` of the
+/// `IN` list); longer lists are split into several statements.
+pub const RANGE_MANY_MARKETS: usize = 500;
+/// Most candles one [`Candles::range_many`] call returns; a larger range is
+/// refused (narrow it or page by time) rather than loaded into memory.
+pub const RANGE_MANY_MAX_ROWS: usize = 500_000;
+/// Rows per statement of [`CollectorHealthRepo::upsert_many`] (4 parameters each).
+const HEALTH_BATCH: usize = 1000;
 /// Attempts for a batch that hits a deadlock or a busy database.
 const UPSERT_ATTEMPTS: u32 = 4;
 
@@ -309,6 +326,63 @@ impl<'a> Candles<'a> {
         Ok(out)
     }
 
+    /// The candles of several markets with `from ≤ ts < to`, ordered by
+    /// market then open time — one ordered index range per market over the
+    /// primary key `(market, interval_code, ts)`, so the cost grows with the
+    /// rows returned, not with the size of the table. This is the read for
+    /// "recent candles of many markets" (traders' warm-up and per-minute
+    /// refresh, the regime writer). Duplicate markets are read once.
+    /// More than [`RANGE_MANY_MAX_ROWS`] candles is refused with
+    /// [`StorageError::Invalid`] naming `from` (nothing is returned).
+    pub async fn range_many(
+        &self,
+        markets: &[Market],
+        interval: CandleInterval,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Candle>, StorageError> {
+        let mut codes: Vec<&str> = markets.iter().map(Market::as_str).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let mut out: Vec<Candle> = Vec::new();
+        if codes.is_empty() || from >= to {
+            return Ok(out);
+        }
+        for chunk in codes.chunks(RANGE_MANY_MARKETS) {
+            let room = RANGE_MANY_MAX_ROWS.saturating_sub(out.len());
+            // One more than the room left, to tell "exactly full" from "too many".
+            let limit = i64::try_from(room.saturating_add(1)).unwrap_or(i64::MAX);
+            let rows: Vec<Candle> = on_pool!(self.store, |pool, _d| {
+                let mut qb = QueryBuilder::new(RANGE_MANY_PREFIX);
+                let mut list = qb.separated(", ");
+                for code in chunk {
+                    list.push_bind(*code);
+                }
+                qb.push(RANGE_MANY_SUFFIX)
+                    .push_bind(interval.as_str())
+                    .push(" AND ts >= ")
+                    .push_bind(ms(from))
+                    .push(" AND ts < ")
+                    .push_bind(ms(to))
+                    .push(" ORDER BY market, ts LIMIT ")
+                    .push_bind(limit);
+                let rows = qb.build().fetch_all(pool).await?;
+                rows.iter().map(candle_from_row).collect::<Result<_, _>>()?
+            });
+            if rows.len() > room {
+                return Err(StorageError::invalid(
+                    "from",
+                    format!(
+                        "the range holds more than {RANGE_MANY_MAX_ROWS} candles; \
+                         narrow it or read it in time slices"
+                    ),
+                ));
+            }
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// Open time of the newest stored candle (where a backfill resumes).
     pub async fn latest_ts(
         &self,
@@ -389,6 +463,45 @@ impl<'a> CollectorHealthRepo<'a> {
                 .bind(ms(h.updated_at))
                 .execute(pool)
                 .await?;
+        });
+        Ok(())
+    }
+
+    /// Records the health of many markets at once (one transaction; the
+    /// collector writes every market's row this way each few seconds).
+    /// A negative `lag_ms` is refused naming `health[i].lag_ms`.
+    pub async fn upsert_many(&self, rows: &[CollectorHealth]) -> Result<(), StorageError> {
+        for (i, h) in rows.iter().enumerate() {
+            if h.lag_ms < 0 {
+                return Err(StorageError::invalid(
+                    &format!("health[{i}].lag_ms"),
+                    "must not be negative",
+                ));
+            }
+        }
+        // Key order: concurrent writers lock rows in the same order.
+        let mut sorted: Vec<&CollectorHealth> = rows.iter().collect();
+        sorted.sort_by(|a, b| a.market.cmp(&b.market));
+        sorted.dedup_by(|b, a| a.market == b.market);
+        if sorted.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self.store, |pool, d| {
+            let mut tx = pool.begin_write().await?;
+            for chunk in sorted.chunks(HEALTH_BATCH) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO collector_health (market, last_candle_ts, lag_ms, updated_at) ",
+                );
+                qb.push_values(chunk, |mut b, h| {
+                    b.push_bind(h.market.as_str())
+                        .push_bind(h.last_candle_ts.map(ms))
+                        .push_bind(h.lag_ms)
+                        .push_bind(ms(h.updated_at));
+                });
+                qb.push(d.pick(&UPSERT_HEALTH_SUFFIX));
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
         });
         Ok(())
     }

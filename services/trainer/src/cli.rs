@@ -3,9 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::regime_replay::ReplayArgs;
+use crate::{regime_replay::ReplayArgs, run::RunArgs};
 
-/// Trainer: AI-assist jobs of the Upbit platform (never places orders).
+/// Trainer: market data, regimes and AI-assist jobs of the Upbit platform (never places orders).
 #[derive(Debug, Parser)]
 #[command(name = "trainer", version, about)]
 pub struct Cli {
@@ -20,6 +20,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the service: the market-data collector (every KRW market, 1-minute
+    /// candles) and the per-minute regime writer, until SIGTERM / Ctrl-C.
+    Run(Box<RunArgs>),
     /// Replay Regime Engine v1.0 over candle files and write one regime per step as CSV.
     #[command(long_about = crate::regime_replay::LONG_ABOUT)]
     RegimeReplay(ReplayArgs),
@@ -35,6 +38,7 @@ impl Cli {
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Run(args) => crate::run::run(&args),
         Command::RegimeReplay(args) => crate::regime_replay::run(&args),
     }
 }

@@ -18,6 +18,7 @@ fn args(list: &[&str]) -> trainer::regime_replay::ReplayArgs {
     argv.extend_from_slice(list);
     match Cli::try_parse_from(argv).unwrap().command {
         Command::RegimeReplay(a) => a,
+        Command::Run(_) => panic!("parsed as `run`"),
     }
 }
 
