@@ -66,8 +66,18 @@ pub(crate) fn check_book(t: &Tables, id: TraderId, mode: Mode, seed: Krw) -> Por
         let vol: Decimal = fills.iter().map(|f| f.fill.volume.get()).sum();
         let funds: Decimal = fills.iter().map(|f| f.fill.funds.get()).sum();
         let fee: Decimal = fills.iter().map(|f| f.fill.fee.get()).sum();
-        assert_eq!(o.executed_volume.get(), vol, "{} executed volume", o.identifier);
-        assert_eq!(o.executed_funds.get(), funds, "{} executed funds", o.identifier);
+        assert_eq!(
+            o.executed_volume.get(),
+            vol,
+            "{} executed volume",
+            o.identifier
+        );
+        assert_eq!(
+            o.executed_funds.get(),
+            funds,
+            "{} executed funds",
+            o.identifier
+        );
         assert_eq!(o.paid_fee.get(), fee, "{} paid fee", o.identifier);
         if o.status == OrderStatus::Failed {
             assert!(fills.is_empty(), "failed order {} has fills", o.identifier);
@@ -86,8 +96,7 @@ pub(crate) fn check_book(t: &Tables, id: TraderId, mode: Mode, seed: Krw) -> Por
     }
     let mut realised = Krw::ZERO;
     for fills in by_family.values() {
-        let (_, effects) =
-            execution::LotState::replay(fills.iter().map(|f| &f.fill)).unwrap();
+        let (_, effects) = execution::LotState::replay(fills.iter().map(|f| &f.fill)).unwrap();
         for e in effects {
             if let execution::LotEffect::Reduced(p) | execution::LotEffect::Closed(p) = e {
                 realised += p.pnl;
@@ -123,15 +132,35 @@ pub(crate) fn check_against_sim(world: &World, t: &Tables, prefix: &str) {
         let o = db
             .get(ident)
             .unwrap_or_else(|| panic!("the exchange has order {ident} that we do not"));
-        assert_eq!(o.uuid.as_deref(), Some(so.uuid.to_string().as_str()), "{ident} uuid");
+        assert_eq!(
+            o.uuid.as_deref(),
+            Some(so.uuid.to_string().as_str()),
+            "{ident} uuid"
+        );
         assert_eq!(o.side, so.side, "{ident} side");
         assert_eq!(o.ord_type, so.ord_type, "{ident} type");
         assert_eq!(o.market.as_str(), so.market_code, "{ident} market");
-        assert_eq!(o.price.map(|p| p.get()), so.price.map(|p| p.normalize()), "{ident} price");
-        assert_eq!(o.volume.map(|v| v.get()), so.volume.map(|v| v.normalize()), "{ident} volume");
+        assert_eq!(
+            o.price.map(|p| p.get()),
+            so.price.map(|p| p.normalize()),
+            "{ident} price"
+        );
+        assert_eq!(
+            o.volume.map(|v| v.get()),
+            so.volume.map(|v| v.normalize()),
+            "{ident} volume"
+        );
         assert_eq!(o.status, OrderStatus::from(so.state), "{ident} state");
-        assert_eq!(o.executed_volume.get(), so.executed_volume.normalize(), "{ident} executed");
-        assert_eq!(o.executed_funds.get(), so.executed_funds.normalize(), "{ident} funds");
+        assert_eq!(
+            o.executed_volume.get(),
+            so.executed_volume.normalize(),
+            "{ident} executed"
+        );
+        assert_eq!(
+            o.executed_funds.get(),
+            so.executed_funds.normalize(),
+            "{ident} funds"
+        );
         assert_eq!(o.paid_fee.get(), so.paid_fee.normalize(), "{ident} fee");
         let fills: BTreeMap<String, &FillRecord> = t
             .fills
@@ -139,14 +168,30 @@ pub(crate) fn check_against_sim(world: &World, t: &Tables, prefix: &str) {
             .filter(|f| f.fill.identifier.as_str() == ident)
             .map(|f| (f.fill.trade_uuid.clone(), f))
             .collect();
-        assert_eq!(fills.len(), so.trades.len(), "{ident}: fills lost or duplicated");
+        assert_eq!(
+            fills.len(),
+            so.trades.len(),
+            "{ident}: fills lost or duplicated"
+        );
         for tr in &so.trades {
             let f = fills
                 .get(&tr.uuid.to_string())
                 .unwrap_or_else(|| panic!("{ident}: fill {} lost", tr.uuid));
-            assert_eq!(f.fill.price.get(), tr.price.normalize(), "{ident} fill price");
-            assert_eq!(f.fill.volume.get(), tr.volume.normalize(), "{ident} fill volume");
-            assert_eq!(f.fill.funds.get(), tr.funds.normalize(), "{ident} fill funds");
+            assert_eq!(
+                f.fill.price.get(),
+                tr.price.normalize(),
+                "{ident} fill price"
+            );
+            assert_eq!(
+                f.fill.volume.get(),
+                tr.volume.normalize(),
+                "{ident} fill volume"
+            );
+            assert_eq!(
+                f.fill.funds.get(),
+                tr.funds.normalize(),
+                "{ident} fill funds"
+            );
             assert_eq!(f.fill.fee.get(), tr.fee.normalize(), "{ident} fill fee");
             assert_eq!(f.fill.ts.timestamp_millis(), tr.ts, "{ident} fill time");
         }
@@ -154,9 +199,16 @@ pub(crate) fn check_against_sim(world: &World, t: &Tables, prefix: &str) {
     for o in &t.orders {
         let ident = o.identifier.to_string();
         if o.status == OrderStatus::Failed {
-            assert!(!sim.contains_key(&ident), "{ident} is failed here but exists there");
+            assert!(
+                !sim.contains_key(&ident),
+                "{ident} is failed here but exists there"
+            );
         } else {
-            assert!(sim.contains_key(&ident), "{ident} is {} here but unknown there", o.status);
+            assert!(
+                sim.contains_key(&ident),
+                "{ident} is {} here but unknown there",
+                o.status
+            );
         }
     }
 }
@@ -175,7 +227,11 @@ pub(crate) fn check_account(world: &World, books: &[(&Portfolio, Krw)], account_
     let seeds: Decimal = books.iter().map(|(_, s)| s.get()).sum();
     let cash: Decimal = books.iter().map(|(b, _)| b.cash.cash.get()).sum();
     assert_eq!(krw.locked, Decimal::ZERO, "KRW still locked by open orders");
-    assert_eq!(krw.balance, account_krw - seeds + cash, "account KRW vs the sub-ledgers");
+    assert_eq!(
+        krw.balance,
+        account_krw - seeds + cash,
+        "account KRW vs the sub-ledgers"
+    );
     let mut coins: BTreeMap<String, Decimal> = BTreeMap::new();
     for (b, _) in books {
         for (m, v) in b.held() {
@@ -187,7 +243,11 @@ pub(crate) fn check_account(world: &World, books: &[(&Portfolio, Krw)], account_
             continue;
         }
         let want = coins.get(c).copied().unwrap_or_default();
-        assert_eq!(bal.balance + bal.locked, want, "{c} on the account vs the lots");
+        assert_eq!(
+            bal.balance + bal.locked,
+            want,
+            "{c} on the account vs the lots"
+        );
     }
     for (c, v) in coins {
         assert_eq!(acct.balance(&c).balance + acct.balance(&c).locked, v, "{c}");

@@ -124,11 +124,21 @@ pub(crate) async fn run_day(db: Db, mode: Mode, seed: u64) -> Day {
             p.log_tail()
         );
     }
-    eprintln!("{mode} day of {day} minutes on {db:?} in {:?}", started.elapsed());
+    eprintln!(
+        "{mode} day of {day} minutes on {db:?} in {:?}",
+        started.elapsed()
+    );
     let status = p.terminate().await;
     assert!(status.success(), "graceful stop: {status:?}");
     let tables = tables(&w.db.store, id).await;
-    let equity = w.db.store.equity().latest(id).await.unwrap().unwrap().equity;
+    let equity =
+        w.db.store
+            .equity()
+            .latest(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .equity;
     Day {
         world: w,
         id,
@@ -148,7 +158,12 @@ async fn common_checks(d: &Day, mode: Mode) -> trader::portfolio::Portfolio {
         "a day should trade: {} fills",
         d.tables.fills.len()
     );
-    let sells = d.tables.fills.iter().filter(|f| f.fill.side == Side::Ask).count();
+    let sells = d
+        .tables
+        .fills
+        .iter()
+        .filter(|f| f.fill.side == Side::Ask)
+        .count();
     assert!(sells > 0, "positions were closed during the day");
     // REG-4 and PRE-2: no entry in PANIC or on a stale regime.
     let signals = d
@@ -162,7 +177,8 @@ async fn common_checks(d: &Day, mode: Mode) -> trader::portfolio::Portfolio {
     for s in &signals {
         let ts = s.signal.ts;
         let in_panic = ts >= d.panic_window.0 && ts <= d.panic_window.1;
-        let in_stale = ts > d.stale_window.0 + chrono::Duration::minutes(3) && ts <= d.stale_window.1;
+        let in_stale =
+            ts > d.stale_window.0 + chrono::Duration::minutes(3) && ts <= d.stale_window.1;
         if in_panic || in_stale {
             assert_ne!(s.signal.action, SignalAction::Enter, "entry at {ts}");
         }
@@ -181,11 +197,12 @@ async fn common_checks(d: &Day, mode: Mode) -> trader::portfolio::Portfolio {
         }
     }
     // FIX-6: the trader may hold one coin twice; every fill is its own trader's.
-    assert!(d
-        .tables
-        .fills
-        .iter()
-        .all(|f| f.fill.identifier.trader() == Some(d.id)));
+    assert!(
+        d.tables
+            .fills
+            .iter()
+            .all(|f| f.fill.identifier.trader() == Some(d.id))
+    );
     book
 }
 
@@ -253,8 +270,16 @@ fn check_paper_fills(d: &Day) {
                         Side::Ask => p.price > limit || (p.price == limit && p.taker == Side::Bid),
                     }
             });
-            assert!(ok, "{}: resting fill at {} has no print", o.identifier, f.fill.ts);
-            assert_eq!(f.fill.price.get(), limit, "a resting order fills at its limit");
+            assert!(
+                ok,
+                "{}: resting fill at {} has no print",
+                o.identifier, f.fill.ts
+            );
+            assert_eq!(
+                f.fill.price.get(),
+                limit,
+                "a resting order fills at its limit"
+            );
         }
     }
     assert!(takers > 0, "no taker fill to check");
@@ -284,9 +309,20 @@ async fn paper_day(db: Db) {
     let profit = d.equity - Krw::from_i64(SEED);
     // Reproducible: the same day again gives the same fills and profit.
     let again = run_day(db, Mode::Paper, 11).await;
-    assert_eq!(fill_key(&again.tables), fill_key(&d.tables), "fills differ on a rerun");
-    assert_eq!(again.equity - Krw::from_i64(SEED), profit, "profit differs on a rerun");
-    eprintln!("PAPER profit on {db:?}: {profit} KRW over {} fills", d.tables.fills.len());
+    assert_eq!(
+        fill_key(&again.tables),
+        fill_key(&d.tables),
+        "fills differ on a rerun"
+    );
+    assert_eq!(
+        again.equity - Krw::from_i64(SEED),
+        profit,
+        "profit differs on a rerun"
+    );
+    eprintln!(
+        "PAPER profit on {db:?}: {profit} KRW over {} fills",
+        d.tables.fills.len()
+    );
     again.world.db.cleanup().await;
     d.world.db.cleanup().await;
 }
@@ -299,7 +335,11 @@ async fn live_day(db: Db) {
         format!("t{}-{}-", d.id, row.order_salt)
     };
     check_against_sim(&d.world, &d.tables, &prefix);
-    check_account(&d.world, &[(&book, Krw::from_i64(SEED))], Decimal::from(ACCOUNT_KRW));
+    check_account(
+        &d.world,
+        &[(&book, Krw::from_i64(SEED))],
+        Decimal::from(ACCOUNT_KRW),
+    );
     eprintln!(
         "LIVE profit on {db:?}: {} KRW over {} fills",
         d.equity - Krw::from_i64(SEED),

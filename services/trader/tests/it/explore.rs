@@ -37,12 +37,30 @@ async fn explore_paper() {
     eprintln!("step {ts:?} cycle {tc:?}");
     let el = started.elapsed();
     let orders = w.db.store.orders().list(id, 1000).await.unwrap();
-    let fills = w.db.store.fills().list(id, chrono::DateTime::UNIX_EPOCH, 1000).await.unwrap();
-    let sigs = w.db.store.signals().list(id, chrono::DateTime::UNIX_EPOCH, 10000).await.unwrap();
+    let fills =
+        w.db.store
+            .fills()
+            .list(id, chrono::DateTime::UNIX_EPOCH, 1000)
+            .await
+            .unwrap();
+    let sigs =
+        w.db.store
+            .signals()
+            .list(id, chrono::DateTime::UNIX_EPOCH, 10000)
+            .await
+            .unwrap();
     let eq = w.db.store.equity().latest(id).await.unwrap();
-    eprintln!("elapsed {el:?} orders {} fills {} signals {} equity {eq:?}", orders.len(), fills.len(), sigs.len());
+    eprintln!(
+        "elapsed {el:?} orders {} fills {} signals {} equity {eq:?}",
+        orders.len(),
+        fills.len(),
+        sigs.len()
+    );
     for s in sigs.iter().take(20) {
-        eprintln!("{} {} {} {:?}", s.signal.market, s.signal.action, s.signal.total_score, s.signal.reason_codes);
+        eprintln!(
+            "{} {} {} {:?}",
+            s.signal.market, s.signal.action, s.signal.total_score, s.signal.reason_codes
+        );
     }
     let st = p.terminate().await;
     eprintln!("exit {st:?}");
@@ -65,13 +83,25 @@ async fn explore_live() {
     }
     let el = started.elapsed();
     let orders = w.db.store.orders().list(id, 1000).await.unwrap();
-    let fills = w.db.store.fills().list(id, chrono::DateTime::UNIX_EPOCH, 1000).await.unwrap();
+    let fills =
+        w.db.store
+            .fills()
+            .list(id, chrono::DateTime::UNIX_EPOCH, 1000)
+            .await
+            .unwrap();
     let eq = w.db.store.equity().latest(id).await.unwrap();
-    eprintln!("elapsed {el:?} orders {} fills {} equity {eq:?}", orders.len(), fills.len());
+    eprintln!(
+        "elapsed {el:?} orders {} fills {} equity {eq:?}",
+        orders.len(),
+        fills.len()
+    );
     let sim = w.sim_orders("t");
     eprintln!("sim orders {}", sim.len());
     let st = p.terminate().await;
-    eprintln!("exit {st:?}\n{}", std::fs::read_to_string(&p_log(&w)).unwrap_or_default());
+    eprintln!(
+        "exit {st:?}\n{}",
+        std::fs::read_to_string(&p_log(&w)).unwrap_or_default()
+    );
     w.db.cleanup().await;
 }
 

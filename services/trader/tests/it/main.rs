@@ -6,7 +6,12 @@
     reason = "test code: fail loudly with the value that was wrong"
 )]
 
+mod arm;
 mod checks;
+mod crash;
 mod e2e;
 mod explore;
+mod faults;
+mod outage;
+mod shared;
 mod support;

@@ -73,7 +73,10 @@ impl TestDb {
             Db::Sqlite => {
                 let dir = std::env::temp_dir().join(&name);
                 std::fs::create_dir_all(&dir).unwrap();
-                (format!("sqlite://{}/t.db?mode=rwc", dir.display()), Some(dir))
+                (
+                    format!("sqlite://{}/t.db?mode=rwc", dir.display()),
+                    Some(dir),
+                )
             }
             Db::MariaDb => {
                 let mut admin = MySqlConnection::connect(&mariadb_base())
@@ -452,7 +455,12 @@ impl World {
     }
 
     /// Waits until `trader` wrote its equity point for minute `t`.
-    pub(crate) async fn wait_cycle(&self, trader: TraderId, t: DateTime<Utc>, within: Duration) -> bool {
+    pub(crate) async fn wait_cycle(
+        &self,
+        trader: TraderId,
+        t: DateTime<Utc>,
+        within: Duration,
+    ) -> bool {
         let start = Instant::now();
         while start.elapsed() < within {
             if let Ok(Some(e)) = self.db.store.equity().latest(trader).await
@@ -471,7 +479,11 @@ impl World {
         w.engine
             .orders()
             .iter()
-            .filter(|o| o.identifier.as_deref().is_some_and(|i| i.starts_with(prefix)))
+            .filter(|o| {
+                o.identifier
+                    .as_deref()
+                    .is_some_and(|i| i.starts_with(prefix))
+            })
             .map(|o| (o.identifier.clone().unwrap_or_default(), o.clone()))
             .collect()
     }
@@ -496,7 +508,21 @@ pub(crate) struct TraderProc {
 
 impl TraderProc {
     pub(crate) fn spawn(world: &World, id: TraderId, db_url: Option<&str>) -> Self {
-        let log = std::env::temp_dir().join(format!("trader-it-{}-{}.log", id, uuid::Uuid::new_v4().simple()));
+        Self::spawn_with(world, id, db_url, &[])
+    }
+
+    /// [`Self::spawn`] with extra environment variables.
+    pub(crate) fn spawn_with(
+        world: &World,
+        id: TraderId,
+        db_url: Option<&str>,
+        extra: &[(&str, String)],
+    ) -> Self {
+        let log = std::env::temp_dir().join(format!(
+            "trader-it-{}-{}.log",
+            id,
+            uuid::Uuid::new_v4().simple()
+        ));
         let file = std::fs::File::create(&log).unwrap();
         let err = file.try_clone().unwrap();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trader"))
@@ -507,7 +533,10 @@ impl TraderProc {
             .env("UPBIT_API_URL", world.sim.base_url())
             .env("UPBIT_WS_URL", world.sim.ws_url())
             .env("MASTER_KEY", MASTER_KEY)
-            .env("RUST_LOG", std::env::var("IT_TRADER_LOG").unwrap_or_else(|_| "info".to_owned()))
+            .env(
+                "RUST_LOG",
+                std::env::var("IT_TRADER_LOG").unwrap_or_else(|_| "info".to_owned()),
+            )
             .args([
                 "--clock",
                 "simulator",
@@ -518,6 +547,7 @@ impl TraderProc {
                 "--paper-latency-ms",
                 "0",
             ])
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::from(file))
             .stderr(Stdio::from(err))
             .kill_on_drop(true)
@@ -558,4 +588,97 @@ impl TraderProc {
         let lines: Vec<&str> = s.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
+}
+
+impl World {
+    /// Sets simulator faults (`POST /_sim/faults`).
+    pub(crate) async fn faults(&self, body: serde_json::Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/_sim/faults", self.sim.base_url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "faults: {}", r.status());
+    }
+}
+
+/// A TCP proxy in front of MariaDB that the test can cut (existing
+/// connections dropped, new ones refused) and restore — a database outage
+/// without touching the machine's MariaDB.
+pub(crate) struct Proxy {
+    pub(crate) port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    pub(crate) async fn start() -> Self {
+        use std::sync::atomic::Ordering;
+        let base = mariadb_base();
+        let upstream = base
+            .rsplit('@')
+            .next()
+            .unwrap()
+            .trim_start_matches("mysql://")
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> =
+            std::sync::Arc::default();
+        let (u, c) = (up.clone(), conns.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !u.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                c.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Self { port, up, conns }
+    }
+
+    /// The database "stops": every connection is dropped, new ones refused.
+    pub(crate) fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    /// The database is back.
+    pub(crate) fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A fake Telegram Bot API that records every `sendMessage` text.
+pub(crate) async fn fake_telegram() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::{Json, Router, extract::State, routing::post};
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
+    async fn send(
+        State(seen): State<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+        Json(body): Json<serde_json::Value>,
+    ) -> Json<serde_json::Value> {
+        let text = body["text"].as_str().unwrap_or_default().to_owned();
+        seen.lock().unwrap().push(text);
+        Json(serde_json::json!({"ok": true, "result": {}}))
+    }
+    let app = Router::new()
+        .route("/{token}/sendMessage", post(send))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, seen)
 }
