@@ -131,12 +131,16 @@ export function normalizeAmount(input: string): string {
   return input.replace(/[\s,_₩]/g, '').replace(/KRW$/i, '');
 }
 
-/** Validates a typed KRW amount; returns a plain-words problem or null when it is fine. */
-export function amountProblem(input: string): string | null {
+/**
+ * Validates a typed KRW amount; returns a plain-words problem or null when it is fine.
+ * `wholeWon`: no fraction allowed (seed money is whole won).
+ */
+export function amountProblem(input: string, wholeWon = false): string | null {
   const s = normalizeAmount(input);
   if (s === '') return 'Enter an amount in KRW.';
   if (!/^\d+(\.\d+)?$/.test(s)) return 'Use digits only, for example 1000000.';
   if (/^0*(\.0*)?$/.test(s)) return 'Must be greater than zero.';
+  if (wholeWon && /\.\d*[1-9]/.test(s)) return 'Whole won only, without decimals.';
   return null;
 }
 

@@ -74,6 +74,12 @@ test('amountProblem validates typed KRW amounts', () => {
     ['1e6', 'Use digits only, for example 1000000.'],
   ]);
   assert.equal(f.normalizeAmount('1,000,000 KRW'), '1000000');
+  check((v) => f.amountProblem(v, true), [
+    ['1,000,000', null],
+    ['1000.00', null],
+    ['1000.5', 'Whole won only, without decimals.'],
+    ['0.5', 'Whole won only, without decimals.'],
+  ]);
 });
 
 test('protectionState / protectionText read protection_until (null: not started yet)', () => {
