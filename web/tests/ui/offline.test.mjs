@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { launchBrowser, collectConsoleErrors } from '../lib/browser.mjs';
 import { requireDist } from '../lib/paths.mjs';
 import { serveDist, startServer } from '../lib/static-server.mjs';
-import { byTestId, shot } from '../lib/scenarios.mjs';
+import { byTestId, shellReadyMs, shot } from '../lib/scenarios.mjs';
 
 requireDist();
 const browser = await launchBrowser();
@@ -35,8 +35,10 @@ for (const [w, h] of [
       const t0 = Date.now();
       await page.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' });
       await byTestId(page, 'login-form').waitFor({ state: 'visible', timeout: 5000 });
-      const ms = Date.now() - t0;
-      assert.ok(ms < 1000, `app shell took ${ms} ms`);
+      const wallMs = Date.now() - t0;
+      const ms = await shellReadyMs(page);
+      console.log(`# app shell at ${w}x${h}: ${ms} ms in the browser (navigation start → login screen), ${wallMs} ms seen by the test driver`);
+      assert.ok(ms !== null && ms < 1000, `app shell took ${ms} ms`);
       assert.equal(await byTestId(page, 'api-unreachable').count(), 0, 'a 401 is not an unreachable API');
       for (const id of ['login-username', 'login-password', 'login-submit']) assert.ok(await byTestId(page, id).isVisible(), id);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
