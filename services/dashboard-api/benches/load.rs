@@ -37,11 +37,18 @@ use storage::{
 };
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// `VmRSS` and `VmHWM` of a process, in MiB.
@@ -100,10 +107,23 @@ async fn main() {
         .spawn()
         .expect("spawn the dashboard-api (bench profile)");
     let pid = api.id().unwrap();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(1024).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()
+        .unwrap();
     let start = Instant::now();
-    while http.get(format!("{base}/api/v1/health")).send().await.map(|r| r.status().is_success()).ok() != Some(true) {
-        assert!(start.elapsed() < Duration::from_secs(60), "the API did not start");
+    while http
+        .get(format!("{base}/api/v1/health"))
+        .send()
+        .await
+        .map(|r| r.status().is_success())
+        .ok()
+        != Some(true)
+    {
+        assert!(
+            start.elapsed() < Duration::from_mins(1),
+            "the API did not start"
+        );
         assert!(api.try_wait().unwrap().is_none(), "the API exited");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -113,8 +133,17 @@ async fn main() {
         .send()
         .await
         .unwrap();
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let csrf = r.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = r.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Data: 10 traders with a day of 5-minute equity points.
     let store = Store::connect(&db_url).await.unwrap();
@@ -147,16 +176,29 @@ async fn main() {
     }
 
     // 200 SSE clients.
-    let received: Arc<Vec<AtomicU64>> = Arc::new((0..sse_clients).map(|_| AtomicU64::new(0)).collect());
+    let received: Arc<Vec<AtomicU64>> =
+        Arc::new((0..sse_clients).map(|_| AtomicU64::new(0)).collect());
     let sse_errors = Arc::new(AtomicU64::new(0));
     let connected = Arc::new(AtomicU64::new(0));
-    let sse_http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let sse_http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let mut sse_tasks = Vec::new();
     for c in 0..sse_clients {
         let (http, base, cookie) = (sse_http.clone(), base.clone(), cookie.clone());
-        let (received, errors, connected) = (Arc::clone(&received), Arc::clone(&sse_errors), Arc::clone(&connected));
+        let (received, errors, connected) = (
+            Arc::clone(&received),
+            Arc::clone(&sse_errors),
+            Arc::clone(&connected),
+        );
         sse_tasks.push(tokio::spawn(async move {
-            let r = match http.get(format!("{base}/api/v1/events/stream")).header("cookie", cookie).send().await {
+            let r = match http
+                .get(format!("{base}/api/v1/events/stream"))
+                .header("cookie", cookie)
+                .send()
+                .await
+            {
                 Ok(r) if r.status().is_success() => r,
                 _ => {
                     errors.fetch_add(1, Ordering::Relaxed);
@@ -181,7 +223,9 @@ async fn main() {
             }
         }));
     }
-    while connected.load(Ordering::Relaxed) + sse_errors.load(Ordering::Relaxed) < sse_clients as u64 {
+    while connected.load(Ordering::Relaxed) + sse_errors.load(Ordering::Relaxed)
+        < sse_clients as u64
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (rss_before, _) = memory_mib(pid);
@@ -223,7 +267,8 @@ async fn main() {
         "/api/v1/dashboard/profit?range=24h",
         "/api/v1/strategies",
     ];
-    let lat: Arc<Mutex<BTreeMap<&'static str, Vec<Duration>>>> = Arc::new(Mutex::new(BTreeMap::new()));
+    let lat: Arc<Mutex<BTreeMap<&'static str, Vec<Duration>>>> =
+        Arc::new(Mutex::new(BTreeMap::new()));
     let errors = Arc::new(AtomicU64::new(0));
     let mut iv = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rps));
     iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -269,10 +314,17 @@ async fn main() {
         t.abort();
     }
 
-    let lat = lat.lock().unwrap();
+    let lat = std::mem::take(&mut *lat.lock().unwrap());
     let mut all: Vec<Duration> = lat.values().flatten().copied().collect();
     all.sort();
-    println!("dashboard-api load check ({})", if db_url.starts_with("sqlite") { "SQLite" } else { "MariaDB" });
+    println!(
+        "dashboard-api load check ({})",
+        if db_url.starts_with("sqlite") {
+            "SQLite"
+        } else {
+            "MariaDB"
+        }
+    );
     println!(
         "  reads: {} requests in {:.1} s = {:.0} req/s (target {rps}); errors: {}",
         all.len() + errors.load(Ordering::Relaxed) as usize,
@@ -287,7 +339,7 @@ async fn main() {
         ms(percentile(&all, 0.99)),
         ms(all.last().copied().unwrap_or_default())
     );
-    for (path, v) in lat.iter() {
+    for (path, v) in &lat {
         let mut v = v.clone();
         v.sort();
         println!(
@@ -305,7 +357,9 @@ async fn main() {
         got.iter().min().copied().unwrap_or(0),
         got.iter().max().copied().unwrap_or(0)
     );
-    println!("  server memory: RSS {rss_before:.1} MiB before the load, {rss_after:.1} MiB after, peak {hwm:.1} MiB");
+    println!(
+        "  server memory: RSS {rss_before:.1} MiB before the load, {rss_after:.1} MiB after, peak {hwm:.1} MiB"
+    );
     let complete = got.iter().all(|g| *g == events);
     let _ = api.kill().await;
     assert_eq!(errors.load(Ordering::Relaxed), 0, "request errors");

@@ -213,12 +213,22 @@ pub async fn require_session(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = session_cookie(req.headers()).ok_or(ApiError::Unauthenticated)?;
-    let session = state
-        .store()
-        .auth()
-        .session(&token, state.now())
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
+    let now = state.now();
+    let ttl = state.settings.session_cache_ttl;
+    let session = if let Some(s) = state.sessions.get(token.expose(), ttl, now) {
+        s
+    } else {
+        let s = state
+            .store()
+            .auth()
+            .session(&token, now)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        if !ttl.is_zero() {
+            state.sessions.put(token.expose(), s.clone(), now);
+        }
+        s
+    };
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         let sent = req
             .headers()

@@ -12,6 +12,8 @@
 pub mod auth;
 /// Start-up: built-in strategies, master key, runtime and trader environment.
 pub mod bootstrap;
+/// Short-lived read and session caches.
+pub mod cache;
 /// Flags and environment.
 pub mod config;
 /// Trader operations: database transition first, then the runtime.
@@ -85,7 +87,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             tracing::warn!("generated the admin password (printed once above)");
         }
         auth::AdminSetup::FromEnv => {
-            tracing::info!("created the admin account from ADMIN_PASSWORD")
+            tracing::info!("created the admin account from ADMIN_PASSWORD");
         }
         auth::AdminSetup::Existing => {
             if config::non_empty(cfg.admin_password.as_ref()).is_some() {

@@ -114,8 +114,13 @@ pub fn table() -> Vec<Route> {
 /// The `/api/v1` router: public routes, protected routes behind the session
 /// (and CSRF) middleware, a JSON 404 for anything else, `no-store` caching.
 pub fn router(state: AppState) -> Router {
+    // Layers run outside-in: the session check first, then the read cache.
     let protected = protected_routes()
         .router
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::cache::read_cache,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_session,

@@ -19,7 +19,11 @@ use storage::{MasterKey, Store};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 use upbit::UpbitUrls;
 
-use crate::{auth::limiter::LoginLimiter, events::EventHub};
+use crate::{
+    auth::limiter::LoginLimiter,
+    cache::{ReadCache, SessionCache},
+    events::EventHub,
+};
 
 /// The environment every trader gets besides `TRADER_ID` (the trader
 /// process contract): `DATABASE_URL`, `UPBIT_API_URL`, `UPBIT_WS_URL`,
@@ -59,6 +63,10 @@ pub struct Settings {
     pub credential_check_timeout: Duration,
     /// Mark the session cookie `Secure` (serve over HTTPS only).
     pub secure_cookie: bool,
+    /// How long list reads are served from the read cache (zero: never).
+    pub read_cache_ttl: Duration,
+    /// How long a validated session is trusted without a database lookup.
+    pub session_cache_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -73,6 +81,8 @@ impl Default for Settings {
             login_window: chrono::Duration::minutes(5),
             credential_check_timeout: Duration::from_secs(5),
             secure_cookie: false,
+            read_cache_ttl: Duration::from_secs(1),
+            session_cache_ttl: Duration::from_secs(5),
         }
     }
 }
@@ -113,6 +123,8 @@ pub struct Inner {
     pub(crate) hub: EventHub,
     pub(crate) limiter: LoginLimiter,
     pub(crate) locks: TraderLocks,
+    pub(crate) read_cache: ReadCache,
+    pub(crate) sessions: SessionCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -141,6 +153,8 @@ impl AppState {
             settings: deps.settings,
             hub,
             locks: TraderLocks::default(),
+            read_cache: ReadCache::default(),
+            sessions: SessionCache::default(),
         })))
     }
 

@@ -97,6 +97,7 @@ async fn logout(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
 ) -> ApiResult<Response> {
+    state.sessions.remove(user.token.expose());
     state.store().auth().delete_session(&user.token).await?;
     Ok((
         StatusCode::NO_CONTENT,
