@@ -44,7 +44,29 @@ async fn killed_and_restarted(db: Db) {
         // About one minute in seven: kill while the cycle (and its orders)
         // runs, sometimes again while the new process is starting.
         if k > 5 && rng.below(7) == 0 {
-            tokio::time::sleep(Duration::from_millis(rng.below(40))).await;
+            let mode = rng.below(3);
+            if mode == 2 {
+                // Right after a fill is recorded: before its position write.
+                let count = |v: Vec<storage::orders::FillRecord>| v.len();
+                let seen = count(w.db.store.fills().list(id, chrono::DateTime::UNIX_EPOCH, 10_000).await.unwrap());
+                let t0 = std::time::Instant::now();
+                while t0.elapsed() < Duration::from_millis(300)
+                    && count(w.db.store.fills().list(id, chrono::DateTime::UNIX_EPOCH, 10_000).await.unwrap()) == seen
+                {}
+            } else if mode == 1 {
+                // Right after an order intent is stored: inside placement.
+                let newest = |v: Vec<storage::orders::OrderRecord>| v.first().map(|o| o.id);
+                let seen = newest(w.db.store.orders().list(id, 1).await.unwrap());
+                let t0 = std::time::Instant::now();
+                while t0.elapsed() < Duration::from_millis(300)
+                    && newest(w.db.store.orders().list(id, 1).await.unwrap()) == seen
+                {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(rng.below(4))).await;
+            } else {
+                tokio::time::sleep(Duration::from_millis(rng.below(40))).await;
+            }
             p.kill().await;
             kills += 1;
             p = TraderProc::spawn(&w, id, None);
@@ -77,8 +99,13 @@ async fn killed_and_restarted(db: Db) {
     let starts = events.iter().filter(|e| e.kind == "TRADER_STARTED").count();
     assert!(starts > kills / 2, "{starts} starts for {kills} kills");
     assert!(!events.iter().any(|e| e.kind == "RECONCILE_MISMATCH"), "a mismatch after a kill");
+    let never_sent = t
+        .orders
+        .iter()
+        .filter(|o| o.error.as_deref() == Some("never reached the exchange"))
+        .count();
     eprintln!(
-        "{kills} kills on {db:?}: {} orders, {} fills, {} repairs",
+        "{kills} kills on {db:?}: {} orders ({never_sent} intents that never reached the exchange), {} fills, {} ledger repairs",
         t.orders.len(),
         t.fills.len(),
         events.iter().filter(|e| e.kind == "LEDGER_REPAIRED").count()

@@ -59,6 +59,7 @@ async fn mariadb_outage_stops_orders_and_recovers() {
         "an order was sent while the database was down"
     );
     proxy.restore();
+    let after_outage = w.create_attempts().await.len();
     for k in 0..30 {
         w.step().await;
         assert!(
@@ -67,6 +68,10 @@ async fn mariadb_outage_stops_orders_and_recovers() {
             p.log_tail()
         );
     }
+    assert!(
+        w.create_attempts().await.len() > after_outage,
+        "trading resumed after the outage"
+    );
     assert!(p.terminate().await.success());
 
     let t = tables(&w.db.store, id).await;

@@ -183,6 +183,9 @@ pub(crate) fn test_definition(entry: f64) -> StrategyDefinition {
     // Two tranches: the second rests post-only a tick lower (EXE-1), so
     // resting fills, partial fills and timeouts happen too.
     d.execution.split_entries = 2;
+    // Keep trading through a losing streak so every minute of a long run
+    // exercises orders (the STAB-1 block itself is unit-tested in `risk`).
+    d.risk.consecutive_loss_limit = 50;
     d.execution.entry_timeout_secs = 120;
     d.validate().unwrap();
     d
