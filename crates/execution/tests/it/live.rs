@@ -100,7 +100,7 @@ async fn admin(h: &SimHandle, path: &str, body: Option<Value>) -> Value {
     r.json().await.unwrap()
 }
 
-async fn best(h: &SimHandle) -> (Decimal, Decimal) {
+fn best(h: &SimHandle) -> (Decimal, Decimal) {
     let mut w = h.shared().world();
     let i = w.market_index("KRW-XRP").unwrap();
     let upbit_sim::world::World {
@@ -120,7 +120,7 @@ fn armed() -> domain::Armed {
 async fn without_arm_no_request_reaches_an_order_endpoint() {
     let h = sim().await;
     let ex = executor(&h, Duration::from_secs(5));
-    let (_, bid) = best(&h).await;
+    let (_, bid) = best(&h);
     let id = ident(1);
     let err = ex
         .submit(None, approved_sell(bid + dec!(100), dec!(10), None, 1))
@@ -187,7 +187,7 @@ async fn a_lost_answer_is_found_by_identifier_not_placed_twice() {
     )
     .await;
     let ex = executor(&h, Duration::from_millis(400));
-    let (_, bid) = best(&h).await;
+    let (_, bid) = best(&h);
     let o = ex
         .submit(
             Some(armed()),
@@ -210,7 +210,7 @@ async fn a_lost_answer_is_found_by_identifier_not_placed_twice() {
 async fn failures_are_classified_by_what_they_created() {
     let h = sim().await;
     let ex = executor(&h, Duration::from_secs(5));
-    let (_, bid) = best(&h).await;
+    let (_, bid) = best(&h);
     // 429: nothing created, rate limited.
     admin(&h, "/faults", Some(json!({"force_429": 1}))).await;
     let e = ex
@@ -273,7 +273,7 @@ async fn failures_are_classified_by_what_they_created() {
 async fn reads_and_cancels_for_reconciliation() {
     let h = sim().await;
     let ex = executor(&h, Duration::from_secs(5));
-    let (ask, bid) = best(&h).await;
+    let (ask, bid) = best(&h);
     let a = armed();
     // A resting sell well above the market, and a marketable IOC sell.
     ex.submit(Some(a), approved_sell(ask + dec!(200), dec!(20), None, 50))

@@ -17,7 +17,7 @@ async fn minutes(w: &mut World, id: domain::TraderId, n: usize, p: &TraderProc) 
     for _ in 0..n {
         w.step().await;
         assert!(
-            w.wait_cycle(id, w.now, Duration::from_secs(60)).await,
+            w.wait_cycle(id, w.now, Duration::from_mins(1)).await,
             "minute {} did not finish\n{}",
             w.now,
             p.log_tail()
@@ -35,12 +35,26 @@ async fn unarmed_live_sends_no_order_request() {
     // The same market and strategy trade within the first minutes when armed
     // (see the PAPER/LIVE day); unarmed, nothing may reach the exchange.
     minutes(&mut w, id, 45, &p).await;
-    assert!(w.create_attempts().await.is_empty(), "a create attempt before ARM");
+    assert!(
+        w.create_attempts().await.is_empty(),
+        "a create attempt before ARM"
+    );
     assert!(w.sim.shared().world().engine.orders().is_empty());
     assert!(w.db.store.orders().list(id, 100).await.unwrap().is_empty());
-    let events = w.db.store.events().list_after_for(id, 0, 1000).await.unwrap();
-    assert!(events.iter().any(|e| e.kind == "NOT_ARMED"), "the log says why");
-    assert!(!events.iter().any(|e| e.kind == "RECONCILED"), "no order endpoint was read either");
+    let events =
+        w.db.store
+            .events()
+            .list_after_for(id, 0, 1000)
+            .await
+            .unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "NOT_ARMED"),
+        "the log says why"
+    );
+    assert!(
+        !events.iter().any(|e| e.kind == "RECONCILED"),
+        "no order endpoint was read either"
+    );
 
     // ARM: it reconciles and trades.
     w.arm(id).await;
@@ -49,14 +63,17 @@ async fn unarmed_live_sends_no_order_request() {
     assert!(attempts > 0, "armed, it trades");
 
     // DISARM: not one more create attempt.
-    w.db
-        .store
+    w.db.store
         .traders()
         .update_state(id, TraderEvent::Disarm, "test", w.now)
         .await
         .unwrap();
     minutes(&mut w, id, 30, &p).await;
-    assert_eq!(w.create_attempts().await.len(), attempts, "an order after DISARM");
+    assert_eq!(
+        w.create_attempts().await.len(),
+        attempts,
+        "an order after DISARM"
+    );
 
     let status = p.terminate().await;
     assert!(status.success());
@@ -74,6 +91,10 @@ async fn unarmed_live_sends_no_order_request() {
     let book = check_book(&t, id, Mode::Live, domain::Krw::from_i64(5_000_000));
     let row = w.db.store.traders().get(id).await.unwrap().unwrap();
     check_against_sim(&w, &t, &format!("t{id}-{}-", row.order_salt));
-    check_account(&w, &[(&book, domain::Krw::from_i64(5_000_000))], Decimal::from(ACCOUNT_KRW));
+    check_account(
+        &w,
+        &[(&book, domain::Krw::from_i64(5_000_000))],
+        Decimal::from(ACCOUNT_KRW),
+    );
     w.db.cleanup().await;
 }

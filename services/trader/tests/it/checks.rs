@@ -141,12 +141,12 @@ pub(crate) fn check_against_sim(world: &World, t: &Tables, prefix: &str) {
         assert_eq!(o.ord_type, so.ord_type, "{ident} type");
         assert_eq!(o.market.as_str(), so.market_code, "{ident} market");
         assert_eq!(
-            o.price.map(|p| p.get()),
+            o.price.map(domain::Price::get),
             so.price.map(|p| p.normalize()),
             "{ident} price"
         );
         assert_eq!(
-            o.volume.map(|v| v.get()),
+            o.volume.map(domain::Volume::get),
             so.volume.map(|v| v.normalize()),
             "{ident} volume"
         );

@@ -48,10 +48,22 @@ async fn killed_and_restarted(db: Db) {
             if mode == 2 {
                 // Right after a fill is recorded: before its position write.
                 let count = |v: Vec<storage::orders::FillRecord>| v.len();
-                let seen = count(w.db.store.fills().list(id, chrono::DateTime::UNIX_EPOCH, 10_000).await.unwrap());
+                let seen = count(
+                    w.db.store
+                        .fills()
+                        .list(id, chrono::DateTime::UNIX_EPOCH, 10_000)
+                        .await
+                        .unwrap(),
+                );
                 let t0 = std::time::Instant::now();
                 while t0.elapsed() < Duration::from_millis(300)
-                    && count(w.db.store.fills().list(id, chrono::DateTime::UNIX_EPOCH, 10_000).await.unwrap()) == seen
+                    && count(
+                        w.db.store
+                            .fills()
+                            .list(id, chrono::DateTime::UNIX_EPOCH, 10_000)
+                            .await
+                            .unwrap(),
+                    ) == seen
                 {}
             } else if mode == 1 {
                 // Right after an order intent is stored: inside placement.
@@ -78,7 +90,7 @@ async fn killed_and_restarted(db: Db) {
             }
         }
         assert!(
-            w.wait_cycle(id, w.now, Duration::from_secs(60)).await,
+            w.wait_cycle(id, w.now, Duration::from_mins(1)).await,
             "minute {k} did not finish after {kills} kills\n{}",
             p.log_tail()
         );
@@ -86,19 +98,31 @@ async fn killed_and_restarted(db: Db) {
     assert!(kills >= 20, "only {kills} kills");
     // One more minute so the last process has reconciled, then a clean stop.
     w.step().await;
-    assert!(w.wait_cycle(id, w.now, Duration::from_secs(60)).await);
+    assert!(w.wait_cycle(id, w.now, Duration::from_mins(1)).await);
     assert!(p.terminate().await.success());
 
     let t = tables(&w.db.store, id).await;
     let book = check_book(&t, id, Mode::Live, Krw::from_i64(5_000_000));
     let row = w.db.store.traders().get(id).await.unwrap().unwrap();
     check_against_sim(&w, &t, &format!("t{id}-{}-", row.order_salt));
-    check_account(&w, &[(&book, Krw::from_i64(5_000_000))], Decimal::from(ACCOUNT_KRW));
+    check_account(
+        &w,
+        &[(&book, Krw::from_i64(5_000_000))],
+        Decimal::from(ACCOUNT_KRW),
+    );
     assert!(t.fills.len() >= 5, "it traded: {} fills", t.fills.len());
-    let events = w.db.store.events().list_after_for(id, 0, 100_000).await.unwrap();
+    let events =
+        w.db.store
+            .events()
+            .list_after_for(id, 0, 100_000)
+            .await
+            .unwrap();
     let starts = events.iter().filter(|e| e.kind == "TRADER_STARTED").count();
     assert!(starts > kills / 2, "{starts} starts for {kills} kills");
-    assert!(!events.iter().any(|e| e.kind == "RECONCILE_MISMATCH"), "a mismatch after a kill");
+    assert!(
+        !events.iter().any(|e| e.kind == "RECONCILE_MISMATCH"),
+        "a mismatch after a kill"
+    );
     let never_sent = t
         .orders
         .iter()
@@ -108,7 +132,10 @@ async fn killed_and_restarted(db: Db) {
         "{kills} kills on {db:?}: {} orders ({never_sent} intents that never reached the exchange), {} fills, {} ledger repairs",
         t.orders.len(),
         t.fills.len(),
-        events.iter().filter(|e| e.kind == "LEDGER_REPAIRED").count()
+        events
+            .iter()
+            .filter(|e| e.kind == "LEDGER_REPAIRED")
+            .count()
     );
     w.db.cleanup().await;
 }

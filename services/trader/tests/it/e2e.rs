@@ -111,14 +111,14 @@ pub(crate) async fn run_day(db: Db, mode: Mode, seed: u64) -> Day {
             let upbit_sim::world::World {
                 engine, markets, ..
             } = &mut *world;
-            for i in 0..markets.len() {
-                let code = markets[i].info.market.as_str().to_owned();
-                books.insert((t, code), engine.merged_book(i, &mut markets[i]));
+            for (i, m) in markets.iter_mut().enumerate() {
+                let code = m.info.market.as_str().to_owned();
+                books.insert((t, code), engine.merged_book(i, m));
             }
         }
         let boundary = trader::app::floor_minute(w.now);
         assert!(
-            w.wait_cycle(id, boundary, Duration::from_secs(60)).await,
+            w.wait_cycle(id, boundary, Duration::from_mins(1)).await,
             "minute {k} ({}) did not finish\n{}",
             w.now,
             p.log_tail()
@@ -183,7 +183,12 @@ async fn common_checks(d: &Day, mode: Mode) -> trader::portfolio::Portfolio {
             assert_ne!(s.signal.action, SignalAction::Enter, "entry at {ts}");
         }
         if in_stale && s.signal.action == SignalAction::Refused {
-            let codes: Vec<&str> = s.signal.reason_codes.iter().map(|c| c.as_str()).collect();
+            let codes: Vec<&str> = s
+                .signal
+                .reason_codes
+                .iter()
+                .map(domain::ReasonCode::as_str)
+                .collect();
             assert!(codes.contains(&"PRE2_REGIME_STALE"), "{codes:?}");
         }
     }
@@ -233,7 +238,7 @@ fn check_paper_fills(d: &Day) {
                 Side::Bid => &book.asks,
                 Side::Ask => &book.bids,
             };
-            let mut want = o.volume.map_or(Decimal::ZERO, |v| v.get());
+            let mut want = o.volume.map_or(Decimal::ZERO, domain::Volume::get);
             let limit = (o.ord_type == OrdType::Limit).then(|| o.price.unwrap().get());
             let mut expected: Vec<(Decimal, Decimal)> = Vec::new();
             for l in levels {

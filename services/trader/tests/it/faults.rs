@@ -55,32 +55,49 @@ async fn live_trader_survives_exchange_faults() {
     let book = check_book(&t, id, Mode::Live, Krw::from_i64(5_000_000));
     let row = w.db.store.traders().get(id).await.unwrap().unwrap();
     check_against_sim(&w, &t, &format!("t{id}-{}-", row.order_salt));
-    check_account(&w, &[(&book, Krw::from_i64(5_000_000))], Decimal::from(ACCOUNT_KRW));
-    assert!(t.fills.len() >= 5, "it traded through the faults: {} fills", t.fills.len());
+    check_account(
+        &w,
+        &[(&book, Krw::from_i64(5_000_000))],
+        Decimal::from(ACCOUNT_KRW),
+    );
+    assert!(
+        t.fills.len() >= 5,
+        "it traded through the faults: {} fills",
+        t.fills.len()
+    );
 
-    let events = w.db.store.events().list_after_for(id, 0, 10_000).await.unwrap();
+    let events =
+        w.db.store
+            .events()
+            .list_after_for(id, 0, 10_000)
+            .await
+            .unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     // RUN-3: the 429 run was noticed and slowed entries down.
     let limited: Vec<_> = events.iter().filter(|e| e.kind == "RATE_LIMITED").collect();
     assert!(!limited.is_empty(), "no RATE_LIMITED event: {kinds:?}");
-    let signals = w
-        .db
-        .store
-        .signals()
-        .list(id, chrono::DateTime::UNIX_EPOCH, 10_000)
-        .await
-        .unwrap();
+    let signals =
+        w.db.store
+            .signals()
+            .list(id, chrono::DateTime::UNIX_EPOCH, 10_000)
+            .await
+            .unwrap();
     for e in &limited {
         let until: chrono::DateTime<chrono::Utc> =
             serde_json::from_value(e.data["until"].clone()).unwrap();
         assert!(
             !signals
                 .iter()
-                .any(|s| s.signal.action == SignalAction::Enter && s.signal.ts > e.ts && s.signal.ts < until),
+                .any(|s| s.signal.action == SignalAction::Enter
+                    && s.signal.ts > e.ts
+                    && s.signal.ts < until),
             "an entry during the RUN-3 back-off after {}",
             e.ts
         );
     }
+    // The dropped WebSocket was noticed and came back; nothing was lost (above).
+    assert!(kinds.contains(&"WS_DISCONNECTED"), "{kinds:?}");
+    assert!(kinds.contains(&"WS_RECONNECTED"), "{kinds:?}");
     // STAB-1: the 5xx bursts marked the API failing, and it recovered.
     assert!(kinds.contains(&"HEALTH_FAILING"), "{kinds:?}");
     assert!(kinds.contains(&"HEALTH_OK"), "{kinds:?}");

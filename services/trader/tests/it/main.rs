@@ -10,7 +10,6 @@ mod arm;
 mod checks;
 mod crash;
 mod e2e;
-mod explore;
 mod faults;
 mod outage;
 mod shared;

@@ -26,7 +26,10 @@ async fn two_traders_share_an_account_with_separate_ledgers() {
     for (seed, s) in seeds {
         ids.push(w.trader(s, seed, Mode::Live, true, Some(cred)).await);
     }
-    let procs: Vec<TraderProc> = ids.iter().map(|id| TraderProc::spawn(&w, *id, None)).collect();
+    let procs: Vec<TraderProc> = ids
+        .iter()
+        .map(|id| TraderProc::spawn(&w, *id, None))
+        .collect();
     let minutes = std::env::var("IT_SHARED_MINUTES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -35,7 +38,7 @@ async fn two_traders_share_an_account_with_separate_ledgers() {
         w.step().await;
         for (id, p) in ids.iter().zip(&procs) {
             assert!(
-                w.wait_cycle(*id, w.now, Duration::from_secs(60)).await,
+                w.wait_cycle(*id, w.now, Duration::from_mins(1)).await,
                 "minute {k} of {id}\n{}",
                 p.log_tail()
             );
@@ -52,24 +55,34 @@ async fn two_traders_share_an_account_with_separate_ledgers() {
         let prefix = format!("t{id}-{}-", row.order_salt);
         // Every order of this trader carries its prefix; the simulator's
         // orders with that prefix are exactly its orders.
-        assert!(t.orders.iter().all(|o| o.identifier.as_str().starts_with(&prefix)));
+        assert!(
+            t.orders
+                .iter()
+                .all(|o| o.identifier.as_str().starts_with(&prefix))
+        );
         check_against_sim(&w, &t, &prefix);
         let seed = Krw::from_i64(*seed);
         let book = check_book(&t, *id, Mode::Live, seed);
         // Never beyond its own seed: its cash stayed non-negative at every
         // minute, and what it spent on open lots came out of its own seed.
-        let series = w
-            .db
-            .store
-            .equity()
-            .series(*id, DateTime::UNIX_EPOCH, 10_000)
-            .await
-            .unwrap();
-        assert!(series.iter().all(|e| !e.cash.is_negative()), "trader {id} spent beyond its seed");
-        assert!(!book.cash.cash.is_negative(), "trader {id} ends below zero cash");
+        let series =
+            w.db.store
+                .equity()
+                .series(*id, DateTime::UNIX_EPOCH, 10_000)
+                .await
+                .unwrap();
+        assert!(
+            series.iter().all(|e| !e.cash.is_negative()),
+            "trader {id} spent beyond its seed"
+        );
+        assert!(
+            !book.cash.cash.is_negative(),
+            "trader {id} ends below zero cash"
+        );
         books.push((book, seed));
     }
-    let refs: Vec<(&trader::portfolio::Portfolio, Krw)> = books.iter().map(|(b, s)| (b, *s)).collect();
+    let refs: Vec<(&trader::portfolio::Portfolio, Krw)> =
+        books.iter().map(|(b, s)| (b, *s)).collect();
     check_account(&w, &refs, Decimal::from(ACCOUNT_KRW));
     w.db.cleanup().await;
 }

@@ -169,7 +169,7 @@ pub(crate) async fn start_sim(scenario: Scenario, markets: usize, seed: u64) -> 
 /// lower entry bar and a universe sized for a handful of markets.
 pub(crate) fn test_definition(entry: f64) -> StrategyDefinition {
     let mut d = StrategyDefinition::builtin(RiskProfile::Standard);
-    d.name = "IT STANDARD".to_owned();
+    "IT STANDARD".clone_into(&mut d.name);
     d.thresholds.entry = entry;
     d.thresholds.exit = (entry - 20.0).max(1.0);
     d.universe.top_n = 8;
@@ -331,12 +331,12 @@ impl World {
     /// One minute: the simulator steps, the collector stores the closed
     /// minute's candles, then the minute's regime.
     pub(crate) async fn step(&mut self) {
-        self.to_next_minute().await;
+        self.next_minute().await;
         self.write_regime(self.now).await;
     }
 
     /// Steps to the next minute boundary and stores its closed candles.
-    async fn to_next_minute(&mut self) {
+    async fn next_minute(&mut self) {
         let now = self.sim.now();
         let next = trader::app::floor_minute(now) + chrono::Duration::minutes(1);
         self.now = self.sim.step(next - now).unwrap();
@@ -346,7 +346,7 @@ impl World {
     /// A minute without a regime row: the candles arrive, then `extra` passes
     /// (the trader runs the minute once its wait for the regime is over).
     pub(crate) async fn step_without_regime(&mut self, extra: chrono::Duration) {
-        self.to_next_minute().await;
+        self.next_minute().await;
         self.now = self.sim.step(extra).unwrap();
     }
 
@@ -666,15 +666,16 @@ impl Proxy {
 /// A fake Telegram Bot API that records every `sendMessage` text.
 pub(crate) async fn fake_telegram() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use axum::{Json, Router, extract::State, routing::post};
-    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
+    type Seen = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
     async fn send(
-        State(seen): State<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+        State(seen): State<Seen>,
         Json(body): Json<serde_json::Value>,
     ) -> Json<serde_json::Value> {
         let text = body["text"].as_str().unwrap_or_default().to_owned();
         seen.lock().unwrap().push(text);
         Json(serde_json::json!({"ok": true, "result": {}}))
     }
+    let seen: Seen = std::sync::Arc::default();
     let app = Router::new()
         .route("/{token}/sendMessage", post(send))
         .with_state(seen.clone());
