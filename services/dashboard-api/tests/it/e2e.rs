@@ -2,9 +2,10 @@
 //! (SQLite, process runtime, its own migrations and admin account) against
 //! the real Upbit simulator, running the real `trader` binary. A trader added
 //! through the API is RUN; its process starts with the trader contract's
-//! environment, heartbeats (alive), trades in PAPER against the simulator and
-//! its own events reach the SSE stream; STOP ends it; SIGTERM ends the API
-//! and every trader process with it.
+//! environment, heartbeats (alive), its own events reach the SSE stream, and
+//! it completes PAPER cycles against the simulator (its equity reaches the
+//! profit chart); STOP ends it; SIGTERM ends the API and every trader
+//! process with it.
 //!
 //! The `trader` binary comes from the same target directory as this test
 //! (`cargo build --workspace --bins`, as scripts/test-all does) or from
@@ -287,6 +288,21 @@ async fn a_trader_added_through_the_api_trades_in_paper() {
         )
     });
     assert_eq!(from_trader["trader_name"], "e2e");
+    eprintln!("event from the trader process: {from_trader}");
+
+    // It completes a PAPER cycle against the simulator's market: its equity
+    // point reaches the profit chart (cycles are aligned to minute candles).
+    let points = eventually("the trader's first PAPER cycle (a profit point)", Duration::from_mins(3), || async {
+        let p: Value = call(reqwest::Method::GET, "/dashboard/profit?range=24h").send().await.ok()?.json().await.ok()?;
+        let series = p["series"].as_array()?.iter().find(|s| s["trader_id"] == id)?.clone();
+        let pts = series["points"].as_array()?.clone();
+        (!pts.is_empty()).then_some(pts)
+    })
+    .await;
+    assert!(points[0]["return_pct"].is_number(), "{points:?}");
+    let t: Value = call(reqwest::Method::GET, &format!("/traders/{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(t["mode"], "PAPER");
+    assert_eq!(t["alive"], true);
 
     // STOP ends the process.
     let r = call(reqwest::Method::POST, &format!("/traders/{id}/stop"))
