@@ -116,6 +116,7 @@ impl CollectorConfig {
                 seal_interval: Duration::minutes(5),
                 max_buffer_minutes: 30,
                 drop_after: 3,
+                exclude_after: 8,
                 retry_initial: std::time::Duration::from_secs(1),
                 retry_max: std::time::Duration::from_mins(1),
             },
@@ -377,7 +378,7 @@ impl Inner {
             added.push((m.clone(), from, latest));
         }
         let added_names: Vec<String> = added.iter().map(|(m, ..)| m.to_string()).collect();
-        let removed = self.book().set_markets(&list, added);
+        let removed = self.book().set_markets(&list, added, now);
         if announce && (!added_names.is_empty() || !removed.is_empty()) {
             let removed: Vec<String> = removed.iter().map(ToString::to_string).collect();
             emit(
@@ -555,16 +556,36 @@ impl Inner {
 
     async fn fetch_failed(&self, job: &Job, e: &UpbitError) {
         let (kind, rate_limited) = classify(e);
-        let outcome = self
-            .book()
-            .job_failed(job, kind, rate_limited, Instant::now());
+        let (outcome, excluded_now) = {
+            let mut book = self.book();
+            let was = book.excluded(&job.market);
+            let outcome = book.job_failed(job, kind, rate_limited, Instant::now());
+            (outcome, !was && book.excluded(&job.market))
+        };
         match outcome {
-            Failure::Retry(delay) => tracing::warn!(
-                market = %job.market,
-                error = %e,
-                retry_in_ms = delay.as_millis() as u64,
-                "candle fetch failed"
-            ),
+            Failure::Retry(delay) => {
+                tracing::warn!(
+                    market = %job.market,
+                    error = %e,
+                    retry_in_ms = delay.as_millis() as u64,
+                    "candle fetch failed"
+                );
+                if excluded_now {
+                    emit(
+                        &self.store,
+                        self.event(
+                            EventLevel::Warn,
+                            "MARKET_DEGRADED",
+                            format!(
+                                "{} keeps failing ({e}); still retried, but the regime no longer waits for it",
+                                job.market
+                            ),
+                            json!({ "market": job.market.as_str(), "error": e.to_string() }),
+                        ),
+                    )
+                    .await;
+                }
+            }
             Failure::Dropped => {
                 emit(
                     &self.store,

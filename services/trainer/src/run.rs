@@ -9,7 +9,7 @@
 
 use std::{path::PathBuf, sync::Arc};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use chrono::Duration;
 use clap::Args;
 use domain::Market;
@@ -242,9 +242,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         let client =
             UpbitClient::from_config(HttpConfig::with_urls(collector.urls.clone()), wall.clone())
                 .context("failed to build the Upbit client")?;
-        if collector.rest_concurrency == 0 {
-            bail!("--rest-concurrency must be at least 1");
-        }
         let service = Service::start(store.clone(), client, wall, collector, writer).await?;
         tracing::info!("trainer running: collector and regime writer");
         runtime::shutdown::signal().await;

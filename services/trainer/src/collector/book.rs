@@ -57,6 +57,10 @@ pub struct Policy {
     /// Consecutive "not found / bad request" answers after which a market
     /// is dropped.
     pub drop_after: u32,
+    /// Consecutive failed fetches after which a market no longer holds the
+    /// coverage back (it is still retried; one broken market must not stop
+    /// the regime of all the others).
+    pub exclude_after: u32,
     /// First retry delay after a failed fetch (wall time); doubles.
     pub retry_initial: std::time::Duration,
     /// Longest retry delay.
@@ -258,11 +262,14 @@ impl Book {
     }
 
     /// Adds markets (with the point their fetch starts from and the newest
-    /// stored candle) and removes those not in `keep`. Returns the removed.
+    /// stored candle) and removes those not in `keep`, at `now`. Returns the
+    /// removed. A market added while the stream is up is only streamed after
+    /// a resubscription, so its stream copy counts from the next minute.
     pub fn set_markets(
         &mut self,
         keep: &[Market],
         added: Vec<(Market, DateTime<Utc>, Option<DateTime<Utc>>)>,
+        now: DateTime<Utc>,
     ) -> Vec<Market> {
         let removed: Vec<Market> = self
             .markets
@@ -277,7 +284,10 @@ impl Book {
         for (m, from, last) in added {
             let mut t = Track::new(minute_floor(from), last);
             if let Some(l) = self.live {
-                t.ws_from = t.ws_from.max(l.since);
+                t.ws_from = t
+                    .ws_from
+                    .max(l.since)
+                    .max(minute_floor(now) + Duration::minutes(1));
             }
             self.markets.entry(m).or_insert(t);
         }
@@ -301,9 +311,23 @@ impl Book {
     }
 
     /// Candles opened before this instant are complete for every tracked
-    /// market (`None` before the market list is known).
+    /// market (`None` before the market list is known). Markets failing for
+    /// a while (`exclude_after`) are left out, unless all are.
     pub fn coverage(&self) -> Option<DateTime<Utc>> {
-        self.markets.values().map(|t| self.cover_of(t)).min()
+        let healthy = self
+            .markets
+            .values()
+            .filter(|t| t.failures < self.policy.exclude_after)
+            .map(|t| self.cover_of(t))
+            .min();
+        healthy.or_else(|| self.markets.values().map(|t| self.cover_of(t)).min())
+    }
+
+    /// True when `market` is currently left out of the coverage.
+    pub fn excluded(&self, market: &Market) -> bool {
+        self.markets
+            .get(market)
+            .is_some_and(|t| t.failures >= self.policy.exclude_after)
     }
 
     /// The end of the range a fetch at `now` asks for: the latest minute

@@ -24,6 +24,7 @@ fn policy() -> Policy {
         seal_interval: Duration::minutes(5),
         max_buffer_minutes: 3,
         drop_after: 3,
+        exclude_after: 4,
         retry_initial: StdDuration::from_secs(1),
         retry_max: StdDuration::from_secs(8),
     }
@@ -57,6 +58,7 @@ fn book() -> Book {
                 Some(at("2025-09-01T11:20:00Z")),
             ),
         ],
+        at("2025-09-01T12:00:00Z"),
     );
     assert!(removed.is_empty());
     b
@@ -353,6 +355,7 @@ fn market_list_changes_and_health() {
     let removed = b.set_markets(
         &[m("KRW-BTC"), m("KRW-XRP")],
         vec![(m("KRW-XRP"), at("2025-09-01T11:59:00Z"), None)],
+        at("2025-09-01T12:00:00Z"),
     );
     assert_eq!(removed, vec![m("KRW-ETH")]);
     assert_eq!(b.markets(), vec![m("KRW-BTC"), m("KRW-XRP")]);
@@ -391,4 +394,81 @@ fn fetch_start_respects_lookback_and_overlap() {
             "{latest:?}"
         );
     }
+}
+
+#[test]
+fn a_failing_market_stops_holding_coverage_back() {
+    let mut b = book();
+    let wall = Instant::now();
+    let now = at("2025-09-01T12:00:10Z");
+    let btc = b.next_job(now, wall).unwrap();
+    let eth = b.next_job(now, wall).unwrap();
+    assert_eq!(
+        (btc.market.as_str(), eth.market.as_str()),
+        ("KRW-BTC", "KRW-ETH")
+    );
+    b.job_done(&eth, 1, None, now);
+    for failures in 0..4 {
+        assert_eq!(b.coverage(), Some(at("2025-09-01T10:00:00Z")), "{failures}");
+        assert!(!b.excluded(&btc.market));
+        b.job_failed(&btc, FailureKind::Transient, false, wall);
+    }
+    // Four failures in a row (the policy's `exclude_after`): BTC no longer
+    // holds the others back, but is still retried.
+    assert!(b.excluded(&btc.market));
+    assert_eq!(b.coverage(), Some(at("2025-09-01T12:00:00Z")));
+    let again = b.next_job(now, wall + StdDuration::from_mins(1)).unwrap();
+    assert_eq!(again.market, btc.market);
+    b.job_done(&again, 1, None, now);
+    assert!(!b.excluded(&btc.market));
+    // When every market fails, coverage is still reported (the oldest).
+    let mut all = book();
+    for _ in 0..2 {
+        let j = all.next_job(now, wall).unwrap();
+        for _ in 0..4 {
+            all.job_failed(&j, FailureKind::Transient, false, wall);
+        }
+    }
+    assert_eq!(all.coverage(), Some(at("2025-09-01T10:00:00Z")));
+}
+
+#[test]
+fn a_market_listed_while_streaming_counts_from_the_next_minute() {
+    let mut b = book();
+    let wall = Instant::now();
+    let t0 = at("2025-09-01T12:00:10Z");
+    b.connected(t0, None);
+    while let Some(j) = b.next_job(t0, wall) {
+        b.job_done(&j, 1, None, t0);
+    }
+    let flush_at = |b: &mut Book, t: &str| {
+        let f = b.take_flush(at(t));
+        b.flush_done(&f);
+    };
+    flush_at(&mut b, "2025-09-01T12:30:20Z");
+    assert_eq!(b.coverage(), Some(at("2025-09-01T12:30:17Z")));
+    // Listed at 12:30:20; the stream only carries it after resubscribing.
+    let keep = [m("KRW-BTC"), m("KRW-ETH"), m("KRW-XRP")];
+    b.set_markets(
+        &keep,
+        vec![(m("KRW-XRP"), at("2025-09-01T11:30:20Z"), None)],
+        at("2025-09-01T12:30:20Z"),
+    );
+    assert_eq!(
+        b.track(&m("KRW-XRP")).unwrap().ws_from,
+        at("2025-09-01T12:31:00Z")
+    );
+    let j = b.next_job(at("2025-09-01T12:30:21Z"), wall).unwrap();
+    assert_eq!(
+        (j.market.as_str(), j.to),
+        ("KRW-XRP", at("2025-09-01T12:30:00Z"))
+    );
+    b.job_done(&j, 60, None, at("2025-09-01T12:30:21Z"));
+    // Minute 12:30 of XRP is neither sealed nor streamed yet.
+    assert_eq!(b.coverage(), Some(at("2025-09-01T12:30:00Z")));
+    flush_at(&mut b, "2025-09-01T12:31:05Z");
+    let j = b.next_job(at("2025-09-01T12:31:05Z"), wall).unwrap();
+    assert!(j.urgent && j.market.as_str() == "KRW-XRP");
+    b.job_done(&j, 1, None, at("2025-09-01T12:31:05Z"));
+    assert_eq!(b.coverage(), Some(at("2025-09-01T12:31:02Z")));
 }
