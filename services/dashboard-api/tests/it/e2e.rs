@@ -292,15 +292,35 @@ async fn a_trader_added_through_the_api_trades_in_paper() {
 
     // It completes a PAPER cycle against the simulator's market: its equity
     // point reaches the profit chart (cycles are aligned to minute candles).
-    let points = eventually("the trader's first PAPER cycle (a profit point)", Duration::from_mins(3), || async {
-        let p: Value = call(reqwest::Method::GET, "/dashboard/profit?range=24h").send().await.ok()?.json().await.ok()?;
-        let series = p["series"].as_array()?.iter().find(|s| s["trader_id"] == id)?.clone();
-        let pts = series["points"].as_array()?.clone();
-        (!pts.is_empty()).then_some(pts)
-    })
+    let points = eventually(
+        "the trader's first PAPER cycle (a profit point)",
+        Duration::from_mins(3),
+        || async {
+            let p: Value = call(reqwest::Method::GET, "/dashboard/profit?range=24h")
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let series = p["series"]
+                .as_array()?
+                .iter()
+                .find(|s| s["trader_id"] == id)?
+                .clone();
+            let pts = series["points"].as_array()?.clone();
+            (!pts.is_empty()).then_some(pts)
+        },
+    )
     .await;
     assert!(points[0]["return_pct"].is_number(), "{points:?}");
-    let t: Value = call(reqwest::Method::GET, &format!("/traders/{id}")).send().await.unwrap().json().await.unwrap();
+    let t: Value = call(reqwest::Method::GET, &format!("/traders/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(t["mode"], "PAPER");
     assert_eq!(t["alive"], true);
 
