@@ -16,6 +16,7 @@ mod credentials;
 mod dashboard;
 mod docker;
 mod e2e;
+mod failures;
 mod http;
 mod openapi;
 mod strategies;
