@@ -480,9 +480,17 @@ impl<'a> CollectorHealthRepo<'a> {
             }
         }
         // Key order: concurrent writers lock rows in the same order.
-        let mut sorted: Vec<&CollectorHealth> = rows.iter().collect();
-        sorted.sort_by(|a, b| a.market.cmp(&b.market));
-        sorted.dedup_by(|b, a| a.market == b.market);
+        // A market measured twice in one batch keeps its last measurement,
+        // as candles do (the sort is stable).
+        let mut by_market: Vec<&CollectorHealth> = rows.iter().collect();
+        by_market.sort_by(|a, b| a.market.cmp(&b.market));
+        let mut sorted: Vec<&CollectorHealth> = Vec::with_capacity(by_market.len());
+        for h in by_market {
+            match sorted.last_mut() {
+                Some(last) if last.market == h.market => *last = h,
+                _ => sorted.push(h),
+            }
+        }
         if sorted.is_empty() {
             return Ok(());
         }

@@ -348,7 +348,90 @@ async fn concurrent_overlapping_upserts_all_land(db: TestDb) {
     }
 }
 
+/// Many markets in one read: ordered by market then time, half-open,
+/// duplicates read once, other intervals and markets left out, and a range
+/// too large to load refused naming `from`.
+async fn range_many_reads_several_markets(db: TestDb) {
+    let store = &db.store;
+    let (btc, eth, xrp) = (market("BTC"), market("ETH"), market("XRP"));
+    let mut all = Vec::new();
+    for (m, base) in [(&btc, 100_000), (&eth, 3_000_000), (&xrp, 3_000)] {
+        all.extend((0..6).map(|i| candle(m, CandleInterval::M1, i, base)));
+    }
+    all.push(candle(&btc, CandleInterval::M5, 0, 100_000));
+    store.candles().upsert_many(&all).await.unwrap();
+    let got = store
+        .candles()
+        .range_many(
+            &[xrp.clone(), btc.clone(), xrp.clone(), market("DOGE")],
+            CandleInterval::M1,
+            minute(1),
+            minute(4),
+        )
+        .await
+        .unwrap();
+    let want: Vec<Candle> = all
+        .iter()
+        .filter(|c| {
+            c.interval == CandleInterval::M1
+                && (c.market == btc || c.market == xrp)
+                && c.ts >= minute(1)
+                && c.ts < minute(4)
+        })
+        .cloned()
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        store
+            .candles()
+            .range_many(&[], CandleInterval::M1, minute(0), minute(9))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .candles()
+            .range_many(&[btc.clone()], CandleInterval::M1, minute(4), minute(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The collector's batch write: one row per market, the latest measurement
+/// of a market given twice wins (as with candles), negative lag refused
+/// naming `health[i].lag_ms` with nothing written.
+async fn collector_health_batch_upsert(db: TestDb) {
+    let store = &db.store;
+    let h = |base: &str, lag: i64| CollectorHealth {
+        market: market(base),
+        last_candle_ts: Some(minute(lag)),
+        lag_ms: lag,
+        updated_at: t0(),
+    };
+    store
+        .collector_health()
+        .upsert_many(&[h("XRP", 5), h("BTC", 1), h("XRP", 7)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.collector_health().list().await.unwrap(),
+        vec![h("BTC", 1), h("XRP", 7)]
+    );
+    let err = store
+        .collector_health()
+        .upsert_many(&[h("ETH", 1), h("SOL", -1)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("health[1].lag_ms"), "{err}");
+    assert_eq!(db.count("collector_health").await, 2);
+    store.collector_health().upsert_many(&[]).await.unwrap();
+}
+
 both_backends!(
+    range_many_reads_several_markets,
+    collector_health_batch_upsert,
     concurrent_overlapping_upserts_all_land,
     upsert_range_latest_and_count,
     rewrites_are_idempotent_and_last_wins,
