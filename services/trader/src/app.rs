@@ -957,6 +957,15 @@ impl Trader {
         if unchanged {
             return;
         }
+        // An operator's kill-switch change since our last write wins: it is
+        // adopted at the next cycle instead of being overwritten now.
+        if let (Ok(Some(stored)), Some(ours)) = (
+            self.store.safety().get(self.id).await,
+            self.safety_written.as_ref(),
+        ) && stored.kill_switch != ours.kill_switch
+        {
+            return;
+        }
         if self.store.safety().put(&row).await.is_ok() {
             self.safety_written = Some(row);
         }

@@ -183,6 +183,11 @@ impl Trader {
             .filter(|(_, v)| *v >= def.universe.min_value_24h_krw)
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        // RUN-3: while backing off from a rate limit the screener and the
+        // scores rest; only held markets are read (exits are never paused).
+        if self.backoff_until.is_some_and(|u| u > t) {
+            ranked.clear();
+        }
         let mut look: BTreeSet<Market> = ranked
             .iter()
             .take(def.universe.top_n * 2)

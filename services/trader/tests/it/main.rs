@@ -12,5 +12,6 @@ mod crash;
 mod e2e;
 mod faults;
 mod outage;
+mod safety;
 mod shared;
 mod support;

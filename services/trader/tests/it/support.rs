@@ -151,9 +151,14 @@ pub(crate) fn sim_start() -> DateTime<Utc> {
 /// Starts the simulator: a synthetic market, frozen clock (stepped by the
 /// test), one LIVE account, rate limits off (the trader's own client still
 /// keeps Upbit's).
-pub(crate) async fn start_sim(scenario: Scenario, markets: usize, seed: u64) -> SimHandle {
+pub(crate) async fn start_sim(
+    scenario: Scenario,
+    markets: usize,
+    seed: u64,
+    speed: f64,
+) -> SimHandle {
     let mut cfg = SimConfig::synthetic(scenario, markets, seed);
-    cfg.speed = 0.0;
+    cfg.speed = speed;
     cfg.start = Some(sim_start());
     cfg.seed = seed;
     cfg.rate.enabled = false;
@@ -206,8 +211,20 @@ pub(crate) struct World {
 
 impl World {
     pub(crate) async fn start(db: Db, scenario: Scenario, markets: usize, seed: u64) -> Self {
+        Self::start_at_speed(db, scenario, markets, seed, 0.0).await
+    }
+
+    /// [`Self::start`] with the simulator running at `speed` × real time
+    /// (0: frozen, stepped by the test).
+    pub(crate) async fn start_at_speed(
+        db: Db,
+        scenario: Scenario,
+        markets: usize,
+        seed: u64,
+        speed: f64,
+    ) -> Self {
         let db = TestDb::new(db).await;
-        let sim = start_sim(scenario, markets, seed).await;
+        let sim = start_sim(scenario, markets, seed, speed).await;
         let quotes = quotes(&sim);
         let listed = quotes.krw_markets(false).await.unwrap();
         let markets: Vec<Market> = listed.into_iter().map(|l| l.market).collect();
