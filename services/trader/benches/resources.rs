@@ -39,11 +39,8 @@ fn sample(pid: i32) -> (u64, f64) {
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
         + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100);
-    (rss, ticks as f64 / hz as f64)
+    // `/proc` reports CPU time in USER_HZ, which Linux fixes at 100.
+    (rss, ticks as f64 / 100.0)
 }
 
 #[derive(Default)]
