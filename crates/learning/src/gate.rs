@@ -29,6 +29,12 @@
 //! | `MIN_SIGNALS_PER_DAY`: SPD ≥ `min_spd` | quality | 0.5 / day | fewer than one signal every two days cannot feed the bandit (OPT-4) or the 24 h drift monitor (STAB-2) |
 //! | `SIGNIFICANCE`: t = Sharpe·√n ≥ `min_t_stat` | significance | 2.0 | ≈ 97.7 % one-sided. Tuning tries 60 candidates, so a lone PASS can still be luck; the 24 h PAPER period and the STAB-2 rollback are the second filter. More data can lift a HOLD here to PASS |
 //!
+//! The "random holds" figures: 240-minute holds entered every 30 minutes on
+//! real Upbit 1-minute candles of KRW-BTC, ETH, XRP, SOL and DOGE from
+//! 2025-09-01 to 2025-10-04, gross of costs (`shared/data`; measured once
+//! when these defaults were chosen). They describe what merely being in the
+//! market looked like; a candidate that is much worse is not selecting.
+//!
 //! Undefined metrics (e.g. Q01 of an empty set) are `NOT_EVALUATED`, never a
 //! pass or a fail by accident; an empty set is therefore HOLD (no evidence).
 

@@ -126,7 +126,7 @@ pub struct Labels {
 
 /// Why a label can never be computed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "reason", rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Unavailable {
     /// No candle started between the snapshot and `deadline`.
     NoEntry {

@@ -31,10 +31,11 @@
 //! default for small budgets) of the trials so far, picking the best of
 //! `ei_candidates` (24) draws by expected improvement. The current strategy
 //! (the **incumbent**) is evaluated first as trial 0 and told to the optimizers
-//! as well; K counts the generated candidates, so a run makes K + 1 backtests.
-//! The RNG is ChaCha8 seeded from [`TuningConfig::seed`]: the same seed,
-//! space, window and (deterministic) objective give the same candidates in
-//! the same order on every platform.
+//! as well; K counts the generated candidates.
+//! The RNG is ChaCha8 (a portable stream) seeded from
+//! [`TuningConfig::seed`]: the same seed, space, window and (deterministic)
+//! objective give the same candidates in the same order. Invalid candidates
+//! are not backtested, so a run makes at most K + 1 backtests.
 //!
 //! **Loss.** TPE minimises; it only ranks trials, so the loss keeps the gate's
 //! order first and the objective second: PASS `0 − s`, HOLD `3 − s`, REJECT

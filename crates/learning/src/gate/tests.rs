@@ -343,3 +343,56 @@ fn verdict_and_config_serde() {
     assert_eq!(partial.hard_min_q01, GateConfig::default().hard_min_q01);
     assert!(serde_json::from_str::<GateConfig>(r#"{"min_signal": 50}"#).is_err());
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn opt(v: f64, some: bool) -> Option<f64> {
+        some.then_some(v)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn verdict_follows_the_decision_order(
+            n in 0_usize..200,
+            days in 0.1_f64..60.0,
+            e in -0.02_f64..0.02,
+            sd in 0.0_f64..0.05,
+            q in (-0.2_f64..0.0, -0.2_f64..0.0),
+            mae in (0.0_f64..0.08, 0.0_f64..0.08),
+            defined in any::<bool>(),
+        ) {
+            let sharpe = (sd > 0.0 && n >= 2 && defined).then(|| e / sd);
+            let m = Metrics {
+                n,
+                days,
+                e: opt(e, n > 0),
+                sd: opt(sd, n >= 2),
+                sharpe,
+                t_stat: sharpe.map(|s| s * (n as f64).sqrt()),
+                q05: opt(q.0.max(q.1), n > 0),
+                q01: opt(q.0.min(q.1), n > 0),
+                mae_mean: opt(mae.0.min(mae.1), n > 0),
+                mae_95: opt(mae.0.max(mae.1), n > 0),
+                spd: n as f64 / days,
+                win_rate: None,
+            };
+            let r = gate(&m, &GateConfig::default()).unwrap();
+            let hard = r.checks.iter().any(|c| c.kind == RuleKind::HardFail && c.status == CheckStatus::Failed);
+            if hard {
+                prop_assert_eq!(r.verdict, Verdict::Reject);
+            }
+            if r.verdict == Verdict::Pass {
+                prop_assert!(r.checks.iter().all(|c| c.status == CheckStatus::Passed), "{:?}", r.checks);
+                prop_assert!(n >= 30 && days >= 7.0 && e >= 0.0005);
+            }
+            if n < 30 && !hard {
+                prop_assert_eq!(r.verdict, Verdict::Hold);
+            }
+        }
+    }
+}

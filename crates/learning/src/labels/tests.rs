@@ -439,6 +439,23 @@ fn structural_errors_name_the_field() {
 }
 
 #[test]
+fn outcomes_serialise() {
+    let ready = label(at(0), &flat(0, 300), at(SEALED), &LabelConfig::default()).unwrap();
+    let pending = label(at(0), &flat(0, 300), at(10), &LabelConfig::default()).unwrap();
+    let gap = label(at(0), &flat(0, 200), at(SEALED), &LabelConfig::default()).unwrap();
+    for o in [ready, pending, gap] {
+        let json = serde_json::to_value(&o).unwrap();
+        assert!(json["status"].is_string(), "{json}");
+        assert_eq!(serde_json::from_value::<LabelOutcome>(json).unwrap(), o);
+    }
+    let json =
+        serde_json::to_value(label(at(0), &[], at(SEALED), &LabelConfig::default()).unwrap())
+            .unwrap();
+    assert_eq!(json["status"], "UNAVAILABLE");
+    assert_eq!(json["reason"]["kind"], "NO_ENTRY");
+}
+
+#[test]
 fn cost_model() {
     let c = CostModel::default();
     assert!((c.round_trip() - 0.002).abs() < 1e-15);

@@ -107,6 +107,25 @@ fn standard_space_covers_the_five_groups() {
 }
 
 #[test]
+fn dimensions_serialise() {
+    let dims = standard().dimensions().to_vec();
+    let json = serde_json::to_value(&dims).unwrap();
+    assert_eq!(
+        json[3],
+        serde_json::json!({"target": "MODULE_WEIGHT", "key": "TP", "lo": 0.0, "hi": 1.0})
+    );
+    assert_eq!(
+        json[5],
+        serde_json::json!({"target": "ENTRY_THRESHOLD", "lo": 55.0, "hi": 85.0})
+    );
+    assert_eq!(json[8]["key"], "TREND");
+    let back: Vec<Dimension> = serde_json::from_value(json).unwrap();
+    assert_eq!(back, dims);
+    let space = SearchSpace::new(StrategyOverrides::default(), back).unwrap();
+    assert_eq!(space.dimensions(), standard().dimensions());
+}
+
+#[test]
 fn params_map_onto_overrides() {
     let s = standard();
     let mut p = s.incumbent_params();
@@ -462,4 +481,31 @@ fn tpe_beats_random_search() {
     let tpe: f64 = seeds.clone().map(|s| best(10, s)).sum::<f64>() / 12.0;
     let random: f64 = seeds.map(|s| best(60, s)).sum::<f64>() / 12.0;
     assert!(tpe > random, "TPE {tpe} vs random {random}");
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        #[test]
+        fn a_seed_replays_and_stays_in_range(seed in any::<u64>(), startup in 0_usize..12) {
+            let cfg = TuningConfig { seed, k: 12, startup, ..TuningConfig::default() };
+            let a = tune(&standard(), window(), &cfg, ok).unwrap();
+            let b = tune(&standard(), window(), &cfg, ok).unwrap();
+            prop_assert_eq!(&a, &b);
+            for t in a.trials.iter().skip(1) {
+                for d in standard().dimensions() {
+                    let v = t.params[&d.target.name()];
+                    prop_assert!(v >= d.lo && v <= d.hi, "{} = {}", d.target.name(), v);
+                }
+            }
+            if let Decision::Adopt { index } = a.decision() {
+                prop_assert!(a.trials[index].is_adoptable());
+            }
+        }
+    }
 }
