@@ -455,6 +455,8 @@ pub fn pre7_market_status(ctx: &EntryContext<'_>) -> CheckResult {
 
 /// PRE-8: the risk manager — the order is a buy with a stop below it, the
 /// runtime guard allows entries (kill switch, losses, slippage, DB, PANIC),
+/// the equity given is not past the daily loss limit (RISK-6, also before the
+/// guard has seen it),
 /// the market is not blacklisted (RUN-1), the order is within the per-position
 /// cap, open risk plus this order's risk
 /// stays within the portfolio cap (RISK-1) and a position slot is free (RISK-4).
@@ -495,7 +497,18 @@ pub fn pre8_risk_manager(order: &OrderRequest, ctx: &EntryContext<'_>) -> CheckR
             format!("stop {} is not below the entry {limit}", ctx.stop_price),
         );
     }
-    for block in ctx.guard.blocks(ctx.now, p) {
+    let blocks = ctx.guard.blocks(ctx.now, p);
+    // RISK-6 on the equity given here too, so an entry past the daily loss
+    // limit is refused even before the guard was marked with that equity.
+    if !blocks.contains(&BlockReason::KillSwitch)
+        && let Some((loss, limit)) = daily_loss_past_limit(ctx)
+    {
+        b.fail(
+            "PRE8_DAILY_LOSS_LIMIT",
+            format!("today's loss {loss} KRW exceeds the daily loss limit {limit} KRW (RISK-6)"),
+        );
+    }
+    for block in blocks {
         let code = match block {
             // API failures are PRE-6's.
             BlockReason::ApiFailing => continue,
@@ -540,6 +553,25 @@ pub fn pre8_risk_manager(order: &OrderRequest, ctx: &EntryContext<'_>) -> CheckR
         );
     }
     b.finish()
+}
+
+/// `(loss, limit)` when `ctx.equity` is further below the day's start equity
+/// than `daily_loss_limit` allows. The day's start is the guard's, or — when
+/// `ctx.now` is on a later UTC day than the guard has seen — the last equity
+/// the guard was marked with (what its day roll would start from).
+fn daily_loss_past_limit(ctx: &EntryContext<'_>) -> Option<(Krw, Krw)> {
+    let g = ctx.guard;
+    let start = if ctx.now.date_naive() > g.day() {
+        g.day_start_equity() + g.daily_pnl()
+    } else {
+        g.day_start_equity()
+    };
+    if start.get() <= Decimal::ZERO {
+        return None;
+    }
+    let loss = start - ctx.equity;
+    let limit = start.times(ctx.params.daily_loss_limit);
+    (loss > limit).then_some((loss, limit))
 }
 
 /// Runs all eight checks (never short-circuits).

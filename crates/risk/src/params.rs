@@ -38,7 +38,8 @@
 //!   risk, allows one position per correlation cluster (and calls 0.6
 //!   correlated), tolerates less slippage and stops the day after a 3 % loss or
 //!   three losses in a row. Its multiplier 0.9 also lifts the base score an
-//!   entry needs from 70 to ≈ 78 (STR-2).
+//!   entry needs from 70 to ≈ 78 (STR-2), and with its strategy's entry
+//!   threshold of 75 to ≈ 83 (see docs/strategy.md).
 //! * PROFIT_FIRST and CRAZY scale the regime's position count up (BASE_BY_REGIME
 //!   × 1.2 / × 1.4, never above 10), widen the portfolio cap and the daily loss
 //!   limit, and accept more correlated and less liquid books. CRAZY's stop is

@@ -2,7 +2,7 @@
 //! check passes, then one table row per way to fail, each naming exactly the
 //! reason codes it must produce.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use domain::{
     Krw, OrderIdentifier, OrderRequest, Position, Price, RegimeLabel, RiskProfile, Side, TraderId,
     Volume,
@@ -35,6 +35,7 @@ fn buy(market: &str, p: Decimal, v: Decimal) -> OrderRequest {
 /// Owned inputs of an [`EntryContext`], so table rows can edit them.
 struct Fixture {
     params: RiskParams,
+    now: DateTime<Utc>,
     equity: Krw,
     cash: Krw,
     reserved: Krw,
@@ -60,6 +61,7 @@ impl Fixture {
         params.max_position_fraction = Decimal::ONE;
         Self {
             params,
+            now: t0(),
             equity: krw(10_000_000),
             cash: krw(10_000_000),
             reserved: krw(0),
@@ -80,7 +82,7 @@ impl Fixture {
     fn ctx(&self) -> EntryContext<'_> {
         EntryContext {
             params: &self.params,
-            now: t0(),
+            now: self.now,
             equity: self.equity,
             cash: self.cash,
             reserved: self.reserved,
@@ -306,6 +308,46 @@ fn each_check_fails_for_its_own_reason() {
             });
         },
         &["PRE8_KILL_SWITCH"],
+    );
+    check(
+        "equity 6 % below the day's start, guard not marked yet (RISK-6)",
+        |f| {
+            f.equity = krw(9_400_000);
+            f.cash = krw(9_400_000);
+        },
+        &["PRE8_DAILY_LOSS_LIMIT"],
+    );
+    check(
+        "equity exactly at the 5 % limit passes",
+        |f| {
+            f.equity = krw(9_500_000);
+            f.cash = krw(9_500_000);
+        },
+        &[],
+    );
+    check(
+        "past the limit and marked: the kill switch says it once",
+        |f| {
+            f.guard_event(GuardEvent::EquityMarked {
+                equity: krw(9_000_000),
+            });
+            f.equity = krw(9_000_000);
+            f.cash = krw(9_000_000);
+        },
+        &["PRE8_KILL_SWITCH"],
+    );
+    check(
+        "a new UTC day starts from the last marked equity",
+        |f| {
+            f.guard_event(GuardEvent::EquityMarked {
+                equity: krw(9_600_000),
+            });
+            // 2 % below 9.6 M is inside today's limit (the guard has not ticked yet)
+            f.equity = krw(9_408_000);
+            f.cash = krw(9_408_000);
+            f.now = t0() + Duration::days(1);
+        },
+        &[],
     );
     check(
         "DB failing and PANIC seen by the guard",

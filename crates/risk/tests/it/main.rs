@@ -1,5 +1,6 @@
 //! Integration tests of the risk crate through its public API only: property
-//! tests of sizing, approval and the runtime guard.
+//! tests of sizing, approval, the runtime guard and whole sessions of
+//! entries against the portfolio limits.
 
 #![allow(
     clippy::unwrap_used,
@@ -8,5 +9,6 @@
 
 mod approval_props;
 mod guard_props;
+mod portfolio_props;
 mod sizing_props;
 mod support;

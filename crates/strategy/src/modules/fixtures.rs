@@ -111,7 +111,12 @@ pub(crate) fn check(
             s.reason_codes
         );
     }
-    assert_eq!(s, module.score(input), "{name}: not deterministic");
+    // (compared as text: a NaN metric is NaN both times but never `==`)
+    assert_eq!(
+        format!("{s:?}"),
+        format!("{:?}", module.score(input)),
+        "{name}: not deterministic"
+    );
     s
 }
 

@@ -96,4 +96,25 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn candles_do_not_matter() {
+        // the SPEC §15.1 boundary series change nothing: the regime alone decides
+        let m: Market = "KRW-XRP".parse().unwrap();
+        for (name, candles) in crate::modules::fixtures::boundary_series() {
+            let input = ModuleInput {
+                market: &m,
+                candles: &candles,
+                leader_market: &m,
+                leader_candles: None,
+                regime: Classification {
+                    label: RegimeLabel::Range,
+                    score: 40.0,
+                },
+            };
+            let s = RegimeModifier.score(&input);
+            assert!((s.score - 50.0).abs() < 1e-12, "{name}");
+            assert_eq!(s.reason_codes[0].as_str(), "REGIME_RANGE", "{name}");
+        }
+    }
 }

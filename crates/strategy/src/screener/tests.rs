@@ -214,3 +214,59 @@ fn snapshot_from_candles_and_book() {
             .any(|r| r.as_str() == "SCR_BAD_INPUT")
     );
 }
+
+#[test]
+fn snapshots_of_the_boundary_series() {
+    // SPEC §15.1: a market whose history is empty, one candle, flat, without
+    // volume, with NaN prices, or with a gap is screened with its reasons,
+    // never crashes the screener and never poisons the numbers with NaN.
+    let m: Market = "KRW-XRP".parse().unwrap();
+    let lvl = |p: i64, v: i64| BookLevel {
+        price: Price::new(Decimal::from(p)).unwrap(),
+        volume: Volume::new(Decimal::from(v)).unwrap(),
+    };
+    let book = OrderBook::new(
+        m.clone(),
+        (0..5).map(|i| lvl(101 + i, 1000)).collect(),
+        vec![lvl(100, 1000)],
+    )
+    .unwrap();
+    // every filter open, except: some value and some movement
+    let u = UniverseSettings {
+        top_n: 10,
+        min_value_24h_krw: 1.0,
+        max_spread: 0.1,
+        min_avg_depth5_krw: 0.0,
+        min_volatility: 1e-6,
+        max_volatility: 1.0,
+        exclude_warnings: true,
+    };
+    for (name, candles) in crate::modules::fixtures::boundary_series() {
+        let now = candles.last().map_or(t(0), |c| c.ts) + Duration::minutes(1);
+        let s = MarketSnapshot::from_data(m.clone(), &candles, Some(&book), false, now);
+        assert!(s.value_24h.is_finite(), "{name}: {s:?}");
+        let out = screen(std::slice::from_ref(&s), &u);
+        let reasons: Vec<String> = out
+            .rejected
+            .first()
+            .map(|r| r.reasons.iter().map(ToString::to_string).collect())
+            .unwrap_or_default();
+        let want: &[&str] = match name {
+            // no trades and no returns: value 0, volatility unknown
+            "empty" => &[
+                "SCR_BAD_INPUT",
+                "SCR_VALUE_TOO_LOW",
+                "SCR_VOLATILITY_TOO_LOW",
+            ],
+            // one candle has value but no return
+            "single candle" => &["SCR_BAD_INPUT", "SCR_VOLATILITY_TOO_LOW"],
+            "flat market" => &["SCR_VOLATILITY_TOO_LOW"],
+            "zero volume" => &["SCR_VALUE_TOO_LOW"],
+            // the NaN candles are left out of value and volatility
+            "NaN prices" | "gap" => &[],
+            _ => unreachable!("{name}"),
+        };
+        assert_eq!(reasons, want, "{name}: {s:?}");
+        assert_eq!(out.candidates.len(), usize::from(want.is_empty()), "{name}");
+    }
+}

@@ -1,7 +1,8 @@
 //! Integration tests of the strategy crate through its public API: the whole
 //! pipeline (screener → scores → sizing → pre-trade checks → simulated fills
-//! and exits) replayed over real Upbit candles, and property tests of the
-//! modules and the evaluator.
+//! and exits) replayed over real Upbit candles, its decisions stored through
+//! `crates/storage` in a real SQLite database and read back, property tests
+//! of the modules and the evaluator, and `docs/strategy.md` held to the code.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,6 +10,8 @@
     reason = "test helpers may panic on setup failure"
 )]
 
+mod docs;
 mod pipeline;
 mod props;
+mod stored;
 mod support;

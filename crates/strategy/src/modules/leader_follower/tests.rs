@@ -2,7 +2,7 @@
 //! missing leader data, and SPEC §15.1 boundaries.
 
 use super::*;
-use crate::modules::fixtures::{boundary_series, check, from_closes, input, market, regime};
+use crate::modules::fixtures::{boundary_series, check, from_closes, input, market, regime, wavy};
 
 /// Correlated waves for leader (100) and follower (50); over the last three
 /// candles the leader moves `leader_step` per candle, the follower `follower_step`.
@@ -98,7 +98,8 @@ fn boundaries() {
     let btc = market("KRW-BTC");
     let xrp = market("KRW-XRP");
     let lf = LeaderFollower::default();
-    let (leader, _) = pair(0.0, 0.0);
+    // a leader over the whole span of the boundary series
+    let leader = from_closes(&wavy(200, 100_000.0), 0.001, 100.0);
     for (name, candles) in boundary_series() {
         let inp = ModuleInput {
             market: &xrp,
@@ -107,10 +108,18 @@ fn boundaries() {
             leader_candles: Some(&leader),
             regime: regime(domain::RegimeLabel::Trend, 70.0),
         };
-        let s = lf.score(&inp);
-        assert!((0.0..=100.0).contains(&s.score), "{name}");
-        if name == "flat market" {
-            assert_eq!(s.reason_codes[0].as_str(), "LF_FLAT_MARKET");
+        let (range, codes): ((f64, f64), &[&str]) = match name {
+            "empty" | "single candle" | "NaN prices" => ((0.0, 0.0), &["LF_INSUFFICIENT_DATA"]),
+            "flat market" => ((0.0, 0.0), &["LF_FLAT_MARKET"]),
+            // LF reads closes only: no volume is no problem (same shape as the leader)
+            "zero volume" => ((0.0, 100.0), &["LF_CORRELATED"]),
+            // the 50 missing candles are skipped by the alignment on open time
+            "gap" => ((0.0, 100.0), &[]),
+            _ => unreachable!("{name}"),
+        };
+        let s = check(&lf, name, &inp, range, codes);
+        if matches!(name, "zero volume" | "gap") {
+            assert!(s.raw_metrics.contains_key("corr"), "{name}: {s:?}");
         }
     }
 }

@@ -64,6 +64,19 @@ fn scenarios() {
             &["LSR_SWEEP_LOW", "LSR_NO_RECLAIM"],
         ),
         (
+            "the same sweep with no volume at all: the volume term is 0",
+            sweep_and_reclaim()
+                .into_iter()
+                .map(|c| Candle {
+                    volume: 0.0,
+                    value: 0.0,
+                    ..c
+                })
+                .collect(),
+            (80.0, 93.0),
+            &["LSR_SWEEP_LOW", "LSR_RECLAIM", "LSR_ZERO_VOLUME"],
+        ),
+        (
             "inside the range",
             from_closes(&range(), 0.001, 100.0),
             (50.0, 50.0),
@@ -89,7 +102,12 @@ fn boundaries() {
             }
             "flat market" => assert_eq!(s.reason_codes[0].as_str(), "LSR_FLAT_MARKET"),
             "NaN prices" => assert!(s.score.abs() < 1e-12, "{name}: {s:?}"),
-            _ => {}
+            // a gentle wave and a steady climb (before and after the gap) sweep nothing
+            "zero volume" | "gap" => {
+                assert!((s.score - 50.0).abs() < 1e-12, "{name}: {s:?}");
+                assert_eq!(s.reason_codes[0].as_str(), "LSR_NO_SWEEP", "{name}");
+            }
+            _ => unreachable!("{name}"),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Trend Pullback: textbook cases and SPEC §15.1 boundaries.
 
 use super::*;
-use crate::modules::fixtures::{Case, boundary_series, check, from_closes, input, market, uptrend};
+use crate::modules::fixtures::{
+    Case, boundary_series, check, from_closes, input, market, uptrend, wavy,
+};
 
 /// A 0.4 %-per-candle uptrend, a 7-candle dip of 0.35 % each back to the
 /// 20-EMA, then a green candle.
@@ -56,7 +58,20 @@ fn boundaries_score_zero_and_say_why() {
         let want = match name {
             "empty" | "single candle" | "NaN prices" => Some("TP_INSUFFICIENT_DATA"),
             "flat market" => Some("TP_FLAT_MARKET"),
-            _ => None,
+            // TP reads prices only: without volume it says what it says with volume
+            "zero volume" => {
+                let traded = from_closes(&wavy(150, 100.0), 0.001, 10.0);
+                assert_eq!(s, tp.score(&input(&m, &traded)));
+                assert!(s.raw_metrics["atr"] > 0.0, "{s:?}");
+                None
+            }
+            // a steady climb stays an uptrend across 50 missing candles
+            "gap" => {
+                assert_eq!(s.reason_codes[0].as_str(), "TP_UPTREND", "{s:?}");
+                assert!(s.score > 50.0, "{s:?}");
+                None
+            }
+            _ => unreachable!("{name}"),
         };
         if let Some(code) = want {
             assert!(s.score.abs() < 1e-12, "{name}: {}", s.score);

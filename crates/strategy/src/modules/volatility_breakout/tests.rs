@@ -81,7 +81,18 @@ fn boundaries() {
             "empty" | "single candle" | "NaN prices" => Some("VCB_INSUFFICIENT_DATA"),
             "flat market" => Some("VCB_FLAT_MARKET"),
             "zero volume" => Some("VCB_ZERO_VOLUME"),
-            _ => None,
+            // enough candles on both sides of the gap: a full answer
+            "gap" => {
+                assert!(
+                    !s.reason_codes
+                        .iter()
+                        .any(|r| r.as_str() == "VCB_INSUFFICIENT_DATA"),
+                    "{s:?}"
+                );
+                assert!(s.raw_metrics.contains_key("bb_width_pct_rank"), "{s:?}");
+                None
+            }
+            _ => unreachable!("{name}"),
         };
         if let Some(code) = want {
             assert!(
