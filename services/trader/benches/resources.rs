@@ -2,8 +2,9 @@
 //! resident). Two runs of the release binary against the simulator on a
 //! SQLite database:
 //!
-//! * **idle** — the simulator in real time: one cycle a minute over 30
-//!   markets, the way a trader spends most of its life;
+//! * **idle** — the simulator in real time on the wall clock, the trader
+//!   with its production flags: one cycle a minute over 30 markets, the way a
+//!   trader spends most of its life;
 //! * **busy** — the simulator stepped as fast as the trader keeps up (cycles
 //!   back to back), LIVE, trading over 30 markets.
 //!
@@ -108,7 +109,9 @@ async fn idle() {
     let w = World::start_at_speed(Db::Sqlite, Scenario::Range, 30, 5, 1.0).await;
     let s = w.strategy(&test_definition(52.0)).await;
     let id = w.trader(s, 5_000_000, Mode::Paper, false, None).await;
-    let p = TraderProc::spawn(&w, id, None);
+    // Production flags: the wall clock (the simulator runs on it), watching
+    // every second, a heartbeat every 10 s.
+    let p = TraderProc::spawn_args(&w, id, None, &[], &["--clock", "system"]);
     let pid = p.pid();
     let start = Instant::now();
     let mut fig = Figures::default();

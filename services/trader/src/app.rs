@@ -823,6 +823,23 @@ impl Trader {
     /// Handles a failed step by its class.
     pub(crate) async fn on_error(&mut self, e: StepError, now: DateTime<Utc>) {
         match e {
+            StepError::Db(err @ StorageError::Corrupt { .. }) => {
+                self.halt(&format!("a stored row no longer validates: {err}"), now)
+                    .await;
+            }
+            StepError::Db(err) if !crate::error::is_outage(&err) => {
+                // The database answered and refused: not an outage, but
+                // nothing of this step happened; say so.
+                self.journal
+                    .note(
+                        now,
+                        EventLevel::Warn,
+                        "STORAGE_REFUSED",
+                        format!("a write was refused: {err}"),
+                        json!({}),
+                    )
+                    .await;
+            }
             StepError::Db(err) => {
                 if self.db_down_since.is_none() {
                     self.db_down_since = Some(now);

@@ -419,7 +419,7 @@ impl Trader {
                     OrderRequest::market_sell(market.clone(), left, bid, provisional)
                         .map_err(|e| StepError::Mismatch(e.to_string()))?,
                     Part {
-                        build: Box::new(move |id| OrderRequest::market_sell(m, v, bid, id)),
+                        build: Box::new(move |id| OrderRequest::market_sell(m.clone(), v, bid, id)),
                     },
                 )
             } else {
@@ -437,7 +437,14 @@ impl Trader {
                     .map_err(|e| StepError::Mismatch(e.to_string()))?,
                     Part {
                         build: Box::new(move |id| {
-                            OrderRequest::limit(m, Side::Ask, bid, v, Some(TimeInForce::Ioc), id)
+                            OrderRequest::limit(
+                                m.clone(),
+                                Side::Ask,
+                                bid,
+                                v,
+                                Some(TimeInForce::Ioc),
+                                id,
+                            )
                         }),
                     },
                 )
@@ -586,7 +593,7 @@ impl Trader {
                     let market = m.clone();
                     Part {
                         build: Box::new(move |id| {
-                            OrderRequest::limit(market, Side::Bid, p, v, tif, id)
+                            OrderRequest::limit(market.clone(), Side::Bid, p, v, tif, id)
                         }),
                     }
                 })

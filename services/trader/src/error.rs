@@ -53,8 +53,40 @@ impl StepError {
         }
     }
 
-    /// True for a database failure.
+    /// True when the database itself failed (connection lost, pool
+    /// exhausted, lock timeouts): RUN-2 — no new orders until it answers.
+    /// A refused write (bad input, a data conflict) is not an outage.
     pub fn is_db(&self) -> bool {
-        matches!(self, Self::Db(_))
+        matches!(self, Self::Db(e) if is_outage(e))
+    }
+}
+
+/// True for a storage error that means the database is unavailable.
+pub fn is_outage(e: &StorageError) -> bool {
+    matches!(e, StorageError::Database { .. }) || e.is_retryable()
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::ValidationError;
+
+    use super::*;
+
+    #[test]
+    fn only_an_unavailable_database_is_an_outage() {
+        let refused = StepError::Db(StorageError::Invalid(ValidationError::new("volume", "x")));
+        assert!(!refused.is_db());
+        let lost = StepError::Db(StorageError::Database {
+            source: sqlx::Error::PoolTimedOut,
+            retryable: true,
+        });
+        assert!(lost.is_db());
+        let race = StepError::Db(StorageError::Conflict {
+            field: "state",
+            message: "changed".to_owned(),
+            retryable: true,
+        });
+        assert!(race.is_db());
+        assert!(!StepError::Mismatch("m".to_owned()).is_db());
     }
 }

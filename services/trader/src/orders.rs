@@ -22,7 +22,7 @@ use risk::RiskApproved;
 use rust_decimal::Decimal;
 use serde_json::json;
 use storage::{
-    Store,
+    StorageError, Store,
     events::EventLevel,
     orders::{Attempt, Inserted, OrderRecord, OrderStatus, OrderUpdate},
     positions::PositionEventKind,
@@ -99,7 +99,7 @@ pub struct Effects {
 /// identifier is allocated.
 pub struct Part {
     /// Builds the request for the allocated identifier.
-    pub build: Box<dyn FnOnce(OrderIdentifier) -> Result<OrderRequest, ValidationError> + Send>,
+    pub build: Box<dyn Fn(OrderIdentifier) -> Result<OrderRequest, ValidationError> + Send + Sync>,
 }
 
 impl std::fmt::Debug for Part {
@@ -295,16 +295,36 @@ impl OrderManager {
                 }
             };
             let mut built: Option<OrderRequest> = None;
-            let build = part.build;
-            let rec = self
-                .store
-                .orders()
-                .insert_intent(self.trader, attempt, now, |id| {
-                    let r = build(id)?;
-                    built = Some(r.clone());
-                    Ok(r)
-                })
-                .await?;
+            let mut attempt = attempt;
+            let mut tries = 0;
+            let rec = loop {
+                let r = self
+                    .store
+                    .orders()
+                    .insert_intent(self.trader, attempt, now, |id| {
+                        let r = (part.build)(id)?;
+                        built = Some(r.clone());
+                        Ok(r)
+                    })
+                    .await;
+                match (r, attempt) {
+                    // An attempt number we did not know was taken (a family
+                    // older than the orders loaded at start): take the next.
+                    (
+                        Err(StorageError::Conflict {
+                            field: "attempt", ..
+                        }),
+                        Attempt::Retry { intent_id, .. },
+                    ) if tries < 100 => {
+                        tries += 1;
+                        attempt = Attempt::Retry {
+                            intent_id,
+                            attempt: self.take_attempt(intent_id).max(1),
+                        };
+                    }
+                    (r, _) => break r?,
+                }
+            };
             if family.is_none() {
                 family = Some(rec.intent_id);
                 self.next_attempt.insert(rec.intent_id, 1);

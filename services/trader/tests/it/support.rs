@@ -159,7 +159,9 @@ pub(crate) async fn start_sim(
 ) -> SimHandle {
     let mut cfg = SimConfig::synthetic(scenario, markets, seed);
     cfg.speed = speed;
-    cfg.start = Some(sim_start());
+    // Real time runs on the wall clock's own minute (a trader may then use
+    // its production clock); anything else starts at a fixed instant.
+    cfg.start = ((speed - 1.0).abs() > f64::EPSILON).then(sim_start);
     cfg.seed = seed;
     cfg.rate.enabled = false;
     cfg.accounts = vec![AccountSpec::new(
@@ -531,12 +533,35 @@ impl TraderProc {
         Self::spawn_with(world, id, db_url, &[])
     }
 
+    /// The test flags: follow the simulator's clock, watch every 20 ms.
+    const TEST_ARGS: [&'static str; 8] = [
+        "--clock",
+        "simulator",
+        "--watch-interval-ms",
+        "20",
+        "--heartbeat-secs",
+        "2",
+        "--paper-latency-ms",
+        "0",
+    ];
+
     /// [`Self::spawn`] with extra environment variables.
     pub(crate) fn spawn_with(
         world: &World,
         id: TraderId,
         db_url: Option<&str>,
         extra: &[(&str, String)],
+    ) -> Self {
+        Self::spawn_args(world, id, db_url, extra, &Self::TEST_ARGS)
+    }
+
+    /// [`Self::spawn_with`] with explicit command-line flags.
+    pub(crate) fn spawn_args(
+        world: &World,
+        id: TraderId,
+        db_url: Option<&str>,
+        extra: &[(&str, String)],
+        args: &[&str],
     ) -> Self {
         let log = std::env::temp_dir().join(format!(
             "trader-it-{}-{}.log",
@@ -557,16 +582,7 @@ impl TraderProc {
                 "RUST_LOG",
                 std::env::var("IT_TRADER_LOG").unwrap_or_else(|_| "info".to_owned()),
             )
-            .args([
-                "--clock",
-                "simulator",
-                "--watch-interval-ms",
-                "20",
-                "--heartbeat-secs",
-                "2",
-                "--paper-latency-ms",
-                "0",
-            ])
+            .args(args)
             .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::from(file))
             .stderr(Stdio::from(err))
