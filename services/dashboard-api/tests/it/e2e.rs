@@ -49,12 +49,30 @@ fn trader_bin() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The address the API logged once it was listening (JSON log lines).
+async fn listening_address(log: &Path, api: &mut Child) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(addr) = text.lines().find_map(|l| {
+            let v: Value = serde_json::from_str(l).ok()?;
+            (v["fields"]["message"] == "dashboard-api listening")
+                .then(|| v["fields"]["address"].as_str().map(str::to_owned))?
+        }) {
+            return format!("http://{addr}");
+        }
+        assert!(
+            api.0.try_wait().unwrap().is_none(),
+            "dashboard-api exited:\n{}",
+            tail(log)
+        );
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "dashboard-api never listened:\n{}",
+            tail(log)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Kills the API process group on drop (a failed assertion leaves nothing).
@@ -103,8 +121,6 @@ async fn a_trader_added_through_the_api_trades_in_paper() {
     let mut cfg = SimConfig::synthetic(Scenario::Mixed, 10, 3);
     cfg.speed = 1.0;
     let sim = Simulator::start(cfg).await.expect("simulator");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let password = "e2e-admin-password-91";
     let log = std::fs::File::create(&log_path).unwrap();
     let mut api = Child(
@@ -113,7 +129,10 @@ async fn a_trader_added_through_the_api_trades_in_paper() {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
             .env("DATA_DIR", &data)
-            .env("API_LISTEN", format!("127.0.0.1:{port}"))
+            // Port 0: the API picks a free port and logs it (no race with
+            // other tests for a port chosen here).
+            .env("API_LISTEN", "127.0.0.1:0")
+            .env("LOG_FORMAT", "json")
             .env("ADMIN_PASSWORD", password)
             .env("TRADER_RUNTIME", "process")
             .env("TRADER_BIN", &trader)
@@ -128,6 +147,7 @@ async fn a_trader_added_through_the_api_trades_in_paper() {
             .expect("spawn dashboard-api"),
     );
     let http = reqwest::Client::new();
+    let base = listening_address(&log_path, &mut api).await;
     let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
     loop {
         assert!(
