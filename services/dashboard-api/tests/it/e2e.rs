@@ -75,14 +75,30 @@ async fn listening_address(log: &Path, api: &mut Child) -> String {
     }
 }
 
-/// Kills the API process group on drop (a failed assertion leaves nothing).
-struct Child(tokio::process::Child);
+/// Kills the API on drop — and, since a SIGKILLed API cannot stop its
+/// traders (each runs in its own process group), every trader process named
+/// by a pid file under `traders`: a failed assertion leaves nothing running.
+struct Child(tokio::process::Child, PathBuf);
 
 impl Drop for Child {
     fn drop(&mut self) {
+        use nix::{sys::signal, unistd::Pid};
         if let Some(pid) = self.0.id() {
-            let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap());
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = signal::kill(
+                Pid::from_raw(i32::try_from(pid).unwrap()),
+                signal::Signal::SIGKILL,
+            );
+        }
+        for entry in std::fs::read_dir(&self.1).into_iter().flatten().flatten() {
+            let name = entry.file_name().into_string().unwrap_or_default();
+            let pid = name
+                .strip_prefix("trader-")
+                .and_then(|r| r.strip_suffix(".pid"))
+                .and_then(|r| r.split('.').nth(1))
+                .and_then(|p| p.parse::<i32>().ok());
+            if let Some(pid) = pid.filter(|p| *p > 1) {
+                let _ = signal::kill(Pid::from_raw(pid), signal::Signal::SIGKILL);
+            }
         }
     }
 }
@@ -145,6 +161,7 @@ async fn a_trader_added_through_the_api_trades_in_paper() {
             .kill_on_drop(true)
             .spawn()
             .expect("spawn dashboard-api"),
+        data.join("traders"),
     );
     let http = reqwest::Client::new();
     let base = listening_address(&log_path, &mut api).await;
