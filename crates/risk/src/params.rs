@@ -12,8 +12,8 @@
 //! | `liquidity_min_ratio` (PRE-3)       | 0.2          | 0.3      | 0.3          | 0.4    | 0.3             |
 //! | `slippage_limit` (RISK-3)           | 0.003        | 0.005    | 0.005        | 0.007  | 0.005           |
 //! | `fee_rate` (Upbit KRW)              | 0.0005       | 0.0005   | 0.0005       | 0.0005 | 0.0005          |
-//! | `corr_high` (RISK-5)                | 0.6          | 0.7      | 0.7          | 0.8    | 0.7             |
-//! | `max_per_cluster` (RISK-5)          | 1            | 2        | 2            | 3      | 2               |
+//! | `corr_high` (RISK-5)                | 0.6          | 0.7      | 0.7          | 0.7    | 0.7             |
+//! | `max_per_cluster` (RISK-5)          | 1            | 2        | 2            | 2      | 2               |
 //! | `absolute_max_positions` (RISK-4)   | 10           | 10       | 10           | 10     | 10              |
 //! | `positions_scale` (RISK-4)          | 0.6          | 1.0      | 1.2          | 1.4    | 1.0             |
 //! | `stop_atr_multiple`                 | 2.0          | 2.0      | 2.0          | 2.5    | 2.0             |
@@ -29,11 +29,14 @@
 //!   5 %, LIQUIDITY_MIN_RATIO 0.3, CORR_HIGH 0.7, SLIPPAGE_LIMIT 0.5 %,
 //!   ABSOLUTE_MAX_POSITIONS 10, two positions per cluster, DAILY_LOSS_LIMIT 5 %)
 //!   plus the STAB-2 rollback count (5 consecutive losses) as its block count.
-//! * `risk_per_trade` stays inside RISK-1's 0.5–1 % for every profile (validated,
-//!   AI overrides included). Profiles differ in how many positions and how much
-//!   total risk they carry, not in breaking the per-trade rule; the
-//!   `risk_multiplier` (STR-2) is the one lever above 1: CRAZY risks at most
-//!   1 % × 1.25 = 1.25 % of equity on one trade.
+//! * `risk_per_trade` stays inside RISK-1's 0.5–1 % for every profile
+//!   (validated, AI overrides included), and so does the **effective**
+//!   per-trade risk: [`RiskParams::risk_fraction`] is `risk_per_trade ×
+//!   risk_multiplier` clamped at RISK-1's 1 % ceiling. The STR-2 multiplier
+//!   lifts PROFIT_FIRST's and CRAZY's scores, but never their per-trade risk
+//!   above 1 %. Profiles differ in how many positions and how much total risk
+//!   they carry, never in breaking the per-trade rule or RISK-5's two
+//!   positions per correlation cluster (validated: at most 2).
 //! * SAFETY_FIRST halves the per-trade risk, keeps at most 3 % of equity at
 //!   risk, allows one position per correlation cluster (and calls 0.6
 //!   correlated), tolerates less slippage and stops the day after a 3 % loss or
@@ -65,6 +68,9 @@ use crate::serde_decimal;
 
 /// Upbit's KRW-market trading fee (0.05 %).
 pub const UPBIT_FEE_RATE: Decimal = Decimal::from_parts(5, 0, 0, false, 4);
+
+/// RISK-1's ceiling on the fraction of equity one trade may risk (1 %).
+pub const RISK_PER_TRADE_CEILING: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
 
 /// RISK-4's hard cap on concurrent positions.
 pub const ABSOLUTE_MAX_POSITIONS: u32 = 10;
@@ -366,8 +372,6 @@ impl RiskParams {
                 max_position_fraction: d(35, 2),
                 liquidity_min_ratio: d(4, 1),
                 slippage_limit: d(7, 3),
-                corr_high: 0.8,
-                max_per_cluster: 3,
                 positions_scale: 1.4,
                 stop_atr_multiple: 2.5,
                 daily_loss_limit: d(8, 2),
@@ -417,7 +421,12 @@ impl RiskParams {
     /// Checks every field's range and the cross-field rules, naming the first
     /// offending field.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        check_dec("risk_per_trade", self.risk_per_trade, d(5, 3), d(1, 2))?;
+        check_dec(
+            "risk_per_trade",
+            self.risk_per_trade,
+            d(5, 3),
+            RISK_PER_TRADE_CEILING,
+        )?;
         check_dec("risk_multiplier", self.risk_multiplier, d(5, 1), d(15, 1))?;
         check_dec_open_lo(
             "max_portfolio_risk",
@@ -455,12 +464,8 @@ impl RiskParams {
         )?;
         check_dec("fee_rate", self.fee_rate, Decimal::ZERO, d(1, 2))?;
         check_f64("corr_high", self.corr_high, 0.1, 1.0)?;
-        check_u32(
-            "max_per_cluster",
-            self.max_per_cluster,
-            1,
-            ABSOLUTE_MAX_POSITIONS,
-        )?;
+        // RISK-5: at most two positions in one correlation cluster.
+        check_u32("max_per_cluster", self.max_per_cluster, 1, 2)?;
         check_u32(
             "absolute_max_positions",
             self.absolute_max_positions,
@@ -493,9 +498,10 @@ impl RiskParams {
         Ok(())
     }
 
-    /// `risk_per_trade × risk_multiplier`: the fraction of equity one trade risks (RISK-2).
+    /// `risk_per_trade × risk_multiplier`, clamped at RISK-1's 1 % ceiling:
+    /// the fraction of equity one trade risks (RISK-2).
     pub fn risk_fraction(&self) -> Decimal {
-        self.risk_per_trade * self.risk_multiplier
+        (self.risk_per_trade * self.risk_multiplier).min(RISK_PER_TRADE_CEILING)
     }
 
     /// The risk multiplier as `f64`, for the score formula (STR-2).
