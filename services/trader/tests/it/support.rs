@@ -603,10 +603,14 @@ impl TraderProc {
             nix::sys::signal::Signal::SIGTERM,
         )
         .unwrap();
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await
             .expect("the trader stops within 30 s of SIGTERM")
-            .unwrap()
+            .unwrap();
+        if status.success() {
+            let _ = std::fs::remove_file(&self.log);
+        }
+        status
     }
 
     /// SIGKILL and reap.
@@ -617,6 +621,7 @@ impl TraderProc {
         )
         .unwrap();
         let _ = self.child.wait().await;
+        let _ = std::fs::remove_file(&self.log);
     }
 
     pub(crate) fn log_tail(&self) -> String {
