@@ -184,7 +184,7 @@ pub async fn create(state: &AppState, new: &NewTrader, actor: &str) -> ApiResult
         state,
         &t,
         EventLevel::Info,
-        "trader_created",
+        "TRADER_CREATED",
         format!("created with seed {} KRW (PAPER, stopped)", t.seed_krw),
     )
     .await;
@@ -199,7 +199,7 @@ pub async fn create(state: &AppState, new: &NewTrader, actor: &str) -> ApiResult
             state,
             &t,
             EventLevel::Warn,
-            "runtime_error",
+            "RUNTIME_ERROR",
             "the trader runtime could not prepare its instance yet; RUN retries".to_owned(),
         )
         .await;
@@ -225,7 +225,7 @@ pub async fn run(state: &AppState, id: TraderId, actor: &str) -> ApiResult<Trade
                         state,
                         &reverted,
                         EventLevel::Warn,
-                        "runtime_error",
+                        "RUNTIME_ERROR",
                         "could not start: the trader runtime failed; it stays stopped".to_owned(),
                     )
                     .await;
@@ -242,7 +242,7 @@ pub async fn run(state: &AppState, id: TraderId, actor: &str) -> ApiResult<Trade
             state,
             &t,
             EventLevel::Info,
-            "trader_started",
+            "RUN_REQUESTED",
             format!(
                 "started ({}, strategy version {})",
                 t.state.mode, version.version
@@ -265,7 +265,7 @@ pub async fn stop(state: &AppState, id: TraderId, actor: &str) -> ApiResult<Trad
             state,
             &t,
             EventLevel::Info,
-            "trader_stopped",
+            "STOP_REQUESTED",
             "stopped".to_owned(),
         )
         .await;
@@ -316,7 +316,7 @@ pub async fn set_mode(
                     state,
                     &t,
                     EventLevel::Warn,
-                    "live_refused",
+                    "LIVE_REFUSED",
                     format!(
                         "switch to LIVE refused: strategy version {} is in its 24 h PAPER protection ({} s left)",
                         version.version,
@@ -336,7 +336,7 @@ pub async fn set_mode(
         } else {
             EventLevel::Info
         },
-        "mode_changed",
+        "MODE_CHANGED",
         format!("mode set to {mode} (not armed)"),
     )
     .await;
@@ -371,7 +371,7 @@ pub async fn arm(state: &AppState, id: TraderId, actor: &str) -> ApiResult<Trade
         state,
         &t,
         EventLevel::Critical,
-        "armed",
+        "ARMED",
         "ARMED: LIVE orders are now allowed".to_owned(),
     )
     .await;
@@ -390,7 +390,7 @@ pub async fn disarm(state: &AppState, id: TraderId, actor: &str) -> ApiResult<Tr
         state,
         &t,
         EventLevel::Warn,
-        "disarmed",
+        "DISARMED",
         "disarmed".to_owned(),
     )
     .await;
@@ -408,7 +408,7 @@ pub async fn remove(state: &AppState, id: TraderId, actor: &str) -> ApiResult<()
         state,
         &t,
         EventLevel::Warn,
-        "trader_removed",
+        "TRADER_REMOVED",
         "stopped and removed".to_owned(),
     )
     .await;
@@ -436,7 +436,7 @@ pub async fn strategy_changed(state: &AppState, strategy: domain::StrategyId, ac
                     state,
                     &t,
                     EventLevel::Warn,
-                    "runtime_error",
+                    "RUNTIME_ERROR",
                     "could not be recreated on the new strategy version; RUN or a restart retries"
                         .to_owned(),
                 )
@@ -465,7 +465,7 @@ async fn recreate_on_new_version(state: &AppState, id: TraderId, actor: &str) ->
             state,
             &t,
             EventLevel::Warn,
-            "mode_changed",
+            "MODE_CHANGED",
             format!(
                 "back to PAPER (disarmed): strategy version {} must serve its 24 h PAPER protection",
                 version.version
@@ -478,7 +478,7 @@ async fn recreate_on_new_version(state: &AppState, id: TraderId, actor: &str) ->
         state,
         &t,
         EventLevel::Info,
-        "trader_recreated",
+        "TRADER_RECREATED",
         format!("recreated on strategy version {}", version.version),
     )
     .await;
@@ -525,7 +525,7 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<ReconcileReport> {
                 state.now(),
                 f.trader_id,
                 EventLevel::Warn,
-                "runtime_error",
+                "RUNTIME_ERROR",
                 "start-up reconcile could not bring this trader to its stored state; RUN/STOP retries",
                 Value::Null,
             ))

@@ -69,6 +69,8 @@ pub struct Trader {
     pub(crate) row: TraderRow,
     pub(crate) mode: Mode,
     pub(crate) version_id: i64,
+    /// The strategy version's number (1, 2, …) as operators see it.
+    pub(crate) version_number: u32,
     pub(crate) evaluator: Evaluator,
     pub(crate) market: MarketData,
     pub(crate) om: OrderManager,
@@ -349,6 +351,7 @@ pub async fn run(cfg: Config, mut shutdown: watch::Receiver<bool>) -> anyhow::Re
         row,
         mode,
         version_id: version.id,
+        version_number: version.version,
         evaluator,
         market,
         om,
@@ -459,15 +462,19 @@ impl Trader {
                 EventLevel::Info,
                 "TRADER_STARTED",
                 format!(
-                    "{} started in {} with strategy {} (version row {}), cash {} KRW, {} open lot(s)",
+                    "{} started in {} with strategy {} version {}, cash {} KRW, {} open lot(s)",
                     self.row.name,
                     self.mode,
                     self.evaluator.definition().name,
-                    self.version_id,
+                    self.version_number,
                     self.port.cash.cash.get().round_dp(0),
                     self.port.lots.len()
                 ),
-                json!({"mode": self.mode, "strategy_version_id": self.version_id}),
+                json!({
+                    "mode": self.mode,
+                    "strategy_version": self.version_number,
+                    "strategy_version_id": self.version_id,
+                }),
             )
             .await;
         Ok(())

@@ -244,7 +244,7 @@ export async function startContractMock(options = {}) {
       }
       const t = { id: ++state.ids.trader, name: b.name, seed_krw: b.seed_krw, strategy_id: b.strategy_id, credential_id: b.credential_id, mode: 'PAPER', run_state: 'STOPPED', armed: false, last_heartbeat_at: null, created_at: iso(now()) };
       state.traders.push(t);
-      emit('INFO', 'trader_created', `created with seed ${b.seed_krw} KRW`, t);
+      emit('INFO', 'TRADER_CREATED', `created with seed ${b.seed_krw} KRW`, t);
       return send(res, 201, traderView(t));
     }
     let m = /^\/traders\/(\d+)(?:\/(mode|arm|disarm|run|stop))?$/.exec(path);
@@ -255,7 +255,7 @@ export async function startContractMock(options = {}) {
       if (method === 'GET' && !action) return send(res, 200, traderView(t));
       if (method === 'DELETE' && !action) {
         state.traders = state.traders.filter((x) => x !== t);
-        emit('WARN', 'trader_removed', 'stopped and removed', t);
+        emit('WARN', 'TRADER_REMOVED', 'stopped and removed', t);
         return send(res, 204, null);
       }
       if (method !== 'POST') return fail(res, 404, 'not_found', 'no such endpoint');
@@ -266,7 +266,7 @@ export async function startContractMock(options = {}) {
         if (b.mode === 'LIVE') {
           const left = remainingSecs(s);
           if (left > 0) {
-            emit('WARN', 'live_refused', `switch to LIVE refused: ${s.name} is in its 24 h PAPER protection`, t);
+            emit('WARN', 'LIVE_REFUSED', `switch to LIVE refused: ${s.name} is in its 24 h PAPER protection`, t);
             return fail(res, 409, 'protection_active', `switching to LIVE is refused: strategy ${s.name} is in its 24 h PAPER protection period`, { remaining_secs: left });
           }
           if (t.credential_id === null) return fail(res, 409, 'not_allowed', 'LIVE needs a credential');
@@ -274,32 +274,32 @@ export async function startContractMock(options = {}) {
           t.armed = false;
         }
         t.mode = b.mode;
-        emit('INFO', 'mode_changed', `mode set to ${b.mode}`, t);
+        emit('INFO', 'MODE_CHANGED', `mode set to ${b.mode}`, t);
         return send(res, 200, traderView(t));
       }
       if (action === 'arm') {
         if (b.password !== password) return fail(res, 401, 'invalid_credentials', 'wrong admin password');
         if (t.mode !== 'LIVE' || remainingSecs(s) > 0) return fail(res, 409, 'not_allowed', 'only an eligible LIVE trader can be armed');
         t.armed = true;
-        emit('CRITICAL', 'armed', 'ARMED: real orders allowed', t);
+        emit('CRITICAL', 'ARMED', 'ARMED: real orders allowed', t);
         return send(res, 200, traderView(t));
       }
       if (action === 'disarm') {
         t.armed = false;
-        emit('WARN', 'disarmed', 'disarmed', t);
+        emit('WARN', 'DISARMED', 'disarmed', t);
         return send(res, 200, traderView(t));
       }
       if (action === 'run') {
         t.run_state = 'RUNNING';
         if (t.mode === 'PAPER') markPaperStarted(s);
-        emit('INFO', 'trader_started', `started (${t.mode})`, t);
+        emit('INFO', 'RUN_REQUESTED', `started (${t.mode})`, t);
         return send(res, 200, traderView(t));
       }
       if (action === 'stop') {
         t.run_state = 'STOPPED';
         t.armed = false;
         t.last_heartbeat_at = iso(now());
-        emit('INFO', 'trader_stopped', 'stopped', t);
+        emit('INFO', 'STOP_REQUESTED', 'stopped', t);
         return send(res, 200, traderView(t));
       }
     }
@@ -329,7 +329,7 @@ export async function startContractMock(options = {}) {
         s.protection_until = null; // a new version starts its 24 h at its first PAPER run
         if (state.traders.some((t) => t.strategy_id === s.id && t.run_state === 'RUNNING' && t.mode === 'PAPER')) markPaperStarted(s);
         state.versions.get(s.id).push({ version: s.version, definition: d, created_at: s.updated_at, created_by: session.username });
-        emit('INFO', 'strategy_updated', `${s.name} saved as version ${s.version}`);
+        emit('INFO', 'STRATEGY_UPDATED', `${s.name} saved as version ${s.version}`);
         return send(res, 200, s);
       }
     }
@@ -345,7 +345,7 @@ export async function startContractMock(options = {}) {
       if (b.access_key.startsWith('bad')) return fail(res, 422, 'validation_error', 'access_key: the exchange rejected these keys', { field: 'access_key' });
       const c = { id: ++state.ids.credential, name: b.name, access_key: b.access_key, created_at: iso(now()) };
       state.credentials.push(c);
-      emit('INFO', 'credential_added', `credential ${c.name} added`);
+      emit('INFO', 'CREDENTIAL_ADDED', `credential ${c.name} added`);
       return send(res, 201, { ...credentialView(c), check: 'ok' });
     }
     m = /^\/credentials\/(\d+)$/.exec(path);
@@ -357,7 +357,7 @@ export async function startContractMock(options = {}) {
         return fail(res, 409, 'credential_in_use', `credential ${c.name} is used by ${users.map((t) => t.name).join(', ')}; remove or change those traders first`);
       }
       state.credentials = state.credentials.filter((x) => x !== c);
-      emit('INFO', 'credential_deleted', `credential ${c.name} deleted`);
+      emit('INFO', 'CREDENTIAL_DELETED', `credential ${c.name} deleted`);
       return send(res, 204, null);
     }
     if (method === 'GET' && path === '/audit') return send(res, 200, []);

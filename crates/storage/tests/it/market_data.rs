@@ -392,7 +392,12 @@ async fn range_many_reads_several_markets(db: TestDb) {
     assert!(
         store
             .candles()
-            .range_many(&[btc.clone()], CandleInterval::M1, minute(4), minute(1))
+            .range_many(
+                std::slice::from_ref(&btc),
+                CandleInterval::M1,
+                minute(4),
+                minute(1)
+            )
             .await
             .unwrap()
             .is_empty()

@@ -171,7 +171,7 @@ async fn create(
             state.now(),
             None,
             EventLevel::Info,
-            "credential_added",
+            "CREDENTIAL_ADDED",
             format!(
                 "credential {} ({}) added; exchange check: {}",
                 summary.name,
@@ -242,7 +242,7 @@ async fn remove(
             state.now(),
             None,
             EventLevel::Info,
-            "credential_deleted",
+            "CREDENTIAL_DELETED",
             format!("credential {} deleted", existing.name),
             json!({"credential_id": id}),
         ))

@@ -167,7 +167,7 @@ async fn update(
             state.now(),
             None,
             EventLevel::Info,
-            "strategy_updated",
+            "STRATEGY_UPDATED",
             format!("{} saved as version {}", current.name, version.version),
             json!({"strategy_id": id, "version": version.version}),
         ))

@@ -27,16 +27,16 @@ use crate::support::{alive, eventually};
 /// Event kinds the API itself writes about a trader; anything else with the
 /// trader's id came from the trader process.
 const API_KINDS: &[&str] = &[
-    "trader_created",
-    "trader_started",
-    "trader_stopped",
-    "trader_removed",
-    "trader_recreated",
-    "mode_changed",
-    "live_refused",
-    "armed",
-    "disarmed",
-    "runtime_error",
+    "TRADER_CREATED",
+    "RUN_REQUESTED",
+    "STOP_REQUESTED",
+    "TRADER_REMOVED",
+    "TRADER_RECREATED",
+    "MODE_CHANGED",
+    "LIVE_REFUSED",
+    "ARMED",
+    "DISARMED",
+    "RUNTIME_ERROR",
 ];
 
 fn trader_bin() -> Option<PathBuf> {

@@ -260,7 +260,7 @@ async fn lifecycle_paper_to_live_with_arm(db: Db) {
     assert!(
         event_kinds(&app, id)
             .await
-            .contains(&"live_refused".to_owned())
+            .contains(&"LIVE_REFUSED".to_owned())
     );
     // After 24 h (a new login: sessions last 12 h): LIVE still needs a credential.
     app.clock
@@ -463,13 +463,13 @@ async fn lifecycle_paper_to_live_with_arm(db: Db) {
     // Events and audit rows of all that.
     let kinds = event_kinds(&app, id2).await;
     for k in [
-        "trader_created",
-        "trader_started",
-        "mode_changed",
-        "armed",
-        "disarmed",
-        "trader_stopped",
-        "trader_removed",
+        "TRADER_CREATED",
+        "RUN_REQUESTED",
+        "MODE_CHANGED",
+        "ARMED",
+        "DISARMED",
+        "STOP_REQUESTED",
+        "TRADER_REMOVED",
     ] {
         assert!(kinds.contains(&k.to_owned()), "{k} missing from {kinds:?}");
     }
