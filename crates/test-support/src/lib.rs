@@ -1,1 +1,0 @@
-//! Test helpers: start the simulator, a fake Telegram, per-test databases, fixture builders.
