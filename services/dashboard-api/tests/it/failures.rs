@@ -61,7 +61,7 @@ async fn runtime_failure_leaves_the_trader_stopped(db: Db) {
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert!(kinds.contains(&"runtime_error".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&"RUNTIME_ERROR".to_owned()), "{kinds:?}");
     // Both transitions are audited (RUN by admin, the revert by the system).
     let audit = app
         .req(Method::GET, "/api/v1/audit")

@@ -191,7 +191,7 @@ async fn sse_stream_resumes_without_loss(db: Db) {
         .map(|(_, _, d)| d["message"].as_str().unwrap())
         .collect();
     assert_eq!(msgs[..4], ["live 0", "live 1", "live 2", "live 3"]);
-    assert_eq!(got[4].2["kind"], "trader_created");
+    assert_eq!(got[4].2["kind"], "TRADER_CREATED");
     assert_eq!(got[4].2["trader_name"], "streamed");
     for (id, event, data) in &got {
         assert_eq!(event, "action");

@@ -407,8 +407,8 @@ async fn new_version_recreates_traders(db: Db) {
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert!(kinds.contains(&"strategy_updated".to_owned()));
-    assert_eq!(kinds.iter().filter(|k| *k == "trader_recreated").count(), 3);
+    assert!(kinds.contains(&"STRATEGY_UPDATED".to_owned()));
+    assert_eq!(kinds.iter().filter(|k| *k == "TRADER_RECREATED").count(), 3);
     app.shutdown().await;
 }
 both!(new_version_recreates_traders);

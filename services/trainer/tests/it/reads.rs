@@ -108,8 +108,8 @@ async fn health_upsert_many(store: &Store) {
     let lags: Vec<(&str, i64)> = list.iter().map(|h| (h.market.as_str(), h.lag_ms)).collect();
     assert_eq!(
         lags,
-        vec![("KRW-BTC", 1), ("KRW-ETH", 5)],
-        "first of duplicates kept"
+        vec![("KRW-BTC", 1), ("KRW-ETH", 9)],
+        "the last measurement of a market given twice wins (as with candles)"
     );
     let err = repo
         .upsert_many(&[row("KRW-XRP", 0), row("KRW-SOL", -1)])
