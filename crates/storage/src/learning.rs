@@ -62,6 +62,24 @@ const CLEAR_BASELINE: &str =
     "UPDATE model_versions SET is_baseline = ?, updated_at = ? WHERE is_baseline = ?";
 const SET_BASELINE: &str = "UPDATE model_versions SET is_baseline = ?, updated_at = ? WHERE id = ?";
 const UPDATE_METRICS: &str = "UPDATE model_versions SET metrics = ?, updated_at = ? WHERE id = ?";
+const LIST_MODELS_OF_STRATEGY: &str = concat!(
+    "SELECT ",
+    model_cols!(),
+    " FROM model_versions WHERE strategy_id = ? ORDER BY id DESC LIMIT ?"
+);
+const BASELINE_OF_STRATEGY: &str = concat!(
+    "SELECT ",
+    model_cols!(),
+    " FROM model_versions WHERE is_baseline = ? AND strategy_id = ? ORDER BY id DESC LIMIT 1"
+);
+const LOCK_MODEL: Sql2 = Sql2 {
+    sqlite: "SELECT strategy_id FROM model_versions WHERE id = ?",
+    mysql: "SELECT strategy_id FROM model_versions WHERE id = ? FOR UPDATE",
+};
+const CLEAR_STRATEGY_BASELINE: &str = "UPDATE model_versions SET is_baseline = ?, updated_at = ? \
+    WHERE is_baseline = ? AND strategy_id = ?";
+const CLEAR_UNOWNED_BASELINE: &str = "UPDATE model_versions SET is_baseline = ?, updated_at = ? \
+    WHERE is_baseline = ? AND strategy_id IS NULL";
 
 /// A model version to store (it starts as DRAFT).
 #[derive(Debug, Clone, PartialEq)]
@@ -290,6 +308,84 @@ impl<'a> ModelVersions<'a> {
         })
     }
 
+    /// The newest `limit` model versions of one strategy, newest first.
+    pub async fn list_for_strategy(
+        &self,
+        strategy: StrategyId,
+        limit: u32,
+    ) -> Result<Vec<ModelVersion>, StorageError> {
+        on_pool!(self.store, |pool, _d| {
+            let rows = sqlx::query(LIST_MODELS_OF_STRATEGY)
+                .bind(strategy.get())
+                .bind(codec::page(limit))
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(model_from_row).collect()
+        })
+    }
+
+    /// Makes `id` the only baseline **of its strategy** (STAB-2
+    /// `baseline_model_id` per AI MODE strategy), in one transaction; the
+    /// baselines of other strategies stay. An unknown id changes nothing.
+    pub async fn set_strategy_baseline(
+        &self,
+        id: ModelVersionId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let at = ms(codec::truncate_to_millis(now));
+        on_pool!(self.store, |pool, d| {
+            let mut tx = pool.begin_write().await?;
+            let row = sqlx::query(d.pick(&LOCK_MODEL))
+                .bind(id.get())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StorageError::not_found("model version", id))?;
+            let strategy = Cols::new(&row, "model_versions").opt_i64("strategy_id")?;
+            match strategy {
+                Some(s) => {
+                    sqlx::query(CLEAR_STRATEGY_BASELINE)
+                        .bind(false)
+                        .bind(at)
+                        .bind(true)
+                        .bind(s)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                None => {
+                    sqlx::query(CLEAR_UNOWNED_BASELINE)
+                        .bind(false)
+                        .bind(at)
+                        .bind(true)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            sqlx::query(SET_BASELINE)
+                .bind(true)
+                .bind(at)
+                .bind(id.get())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The baseline of one strategy, if it has one.
+    pub async fn baseline_for(
+        &self,
+        strategy: StrategyId,
+    ) -> Result<Option<ModelVersion>, StorageError> {
+        on_pool!(self.store, |pool, _d| {
+            let row = sqlx::query(BASELINE_OF_STRATEGY)
+                .bind(true)
+                .bind(strategy.get())
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(model_from_row).transpose()
+        })
+    }
+
     /// Replaces a model's metrics (24 h rolling metrics, drift figures).
     pub async fn update_metrics(
         &self,
@@ -334,6 +430,7 @@ const LIST_RUN: &str = "SELECT id, tuning_run, model_version_id, params, metrics
     FROM model_candidates WHERE tuning_run = ? ORDER BY id";
 const LIST_CANDIDATES: &str = "SELECT id, tuning_run, model_version_id, params, metrics, verdict, \
     created_at FROM model_candidates ORDER BY id DESC LIMIT ?";
+const COUNT_RUN: &str = "SELECT COUNT(*) AS n FROM model_candidates WHERE tuning_run = ?";
 
 /// A tuning candidate to record (OPT-3: K = 60 per run).
 #[derive(Debug, Clone, PartialEq)]
@@ -348,6 +445,15 @@ pub struct NewModelCandidate {
     pub metrics: Value,
     /// Gate verdict.
     pub verdict: GateVerdict,
+}
+
+/// What [`ModelCandidates::record_run`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRun {
+    /// The candidates' row ids, in the order given.
+    pub candidate_ids: Vec<i64>,
+    /// The adopted candidate's new DRAFT model version, if one was adopted.
+    pub model: Option<ModelVersion>,
 }
 
 /// A stored candidate.
@@ -414,6 +520,144 @@ impl<'a> ModelCandidates<'a> {
                 .inserted_id()
         });
         Ok(id)
+    }
+
+    /// Records a whole tuning run in one transaction (all or nothing): the
+    /// adopted candidate's DRAFT model version when `adopt` names one
+    /// (`adopt.0` is an index into `candidates`; that candidate row then
+    /// points at the new model), and every candidate. Every candidate must
+    /// carry the same non-empty `tuning_run`, and a run that already has
+    /// candidates is refused (`Conflict` on `tuning_run`, not retryable), so
+    /// a restarted trainer can never record one run twice.
+    pub async fn record_run(
+        &self,
+        candidates: &[NewModelCandidate],
+        adopt: Option<(usize, &NewModelVersion)>,
+        now: DateTime<Utc>,
+    ) -> Result<RecordedRun, StorageError> {
+        let Some(first) = candidates.first() else {
+            return Err(StorageError::invalid(
+                "candidates",
+                "a tuning run needs at least one candidate",
+            ));
+        };
+        let run = codec::name("candidates[0].tuning_run", &first.tuning_run, 128)?.to_owned();
+        let mut encoded = Vec::with_capacity(candidates.len());
+        for (i, c) in candidates.iter().enumerate() {
+            if c.tuning_run != run {
+                return Err(StorageError::invalid(
+                    &format!("candidates[{i}].tuning_run"),
+                    format!("every candidate must belong to {run:?}"),
+                ));
+            }
+            if c.model_version_id.is_some() {
+                return Err(StorageError::invalid(
+                    &format!("candidates[{i}].model_version_id"),
+                    "set by the adoption, not by the caller",
+                ));
+            }
+            encoded.push((
+                json_object(&format!("candidates[{i}].params"), &c.params)?,
+                json_object(&format!("candidates[{i}].metrics"), &c.metrics)?,
+                c.verdict.as_str(),
+            ));
+        }
+        let adopt = match adopt {
+            Some((index, model)) => {
+                if index >= candidates.len() {
+                    return Err(StorageError::invalid(
+                        "adopt.index",
+                        format!(
+                            "must name one of the {} candidates, got {index}",
+                            candidates.len()
+                        ),
+                    ));
+                }
+                Some((
+                    index,
+                    model,
+                    json_object("adopt.params", &model.params)?,
+                    json_object("adopt.metrics", &model.metrics)?,
+                ))
+            }
+            None => None,
+        };
+        let now = codec::truncate_to_millis(now);
+        let (model_id, ids) = on_pool!(self.store, |pool, _d| {
+            let mut tx = pool.begin_write().await?;
+            let existing = sqlx::query(COUNT_RUN)
+                .bind(run.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            if crate::db::count(&existing)? > 0 {
+                return Err(StorageError::Conflict {
+                    field: "tuning_run",
+                    message: format!("tuning run {run:?} is already recorded"),
+                    retryable: false,
+                });
+            }
+            let mut model_id = None;
+            if let Some((_, model, params, metrics)) = &adopt {
+                let strategy = model.strategy_id.map(StrategyId::get);
+                let id = sqlx::query(INSERT_MODEL)
+                    .bind(strategy)
+                    .bind(ModelStage::Draft.as_str())
+                    .bind(params.as_str())
+                    .bind(metrics.as_str())
+                    .bind(false)
+                    .bind(ms(now))
+                    .bind(ms(now))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::error::on_foreign_key(
+                        "adopt.strategy_id",
+                        format!("strategy {strategy:?} does not exist"),
+                    ))?
+                    .inserted_id();
+                model_id = Some(id);
+            }
+            let adopted_index = adopt.as_ref().map(|a| a.0);
+            let mut ids = Vec::with_capacity(encoded.len());
+            for (i, (params, metrics, verdict)) in encoded.iter().enumerate() {
+                let link = if adopted_index == Some(i) {
+                    model_id
+                } else {
+                    None
+                };
+                let id = sqlx::query(INSERT_CANDIDATE)
+                    .bind(run.as_str())
+                    .bind(link)
+                    .bind(params.as_str())
+                    .bind(metrics.as_str())
+                    .bind(*verdict)
+                    .bind(ms(now))
+                    .execute(&mut *tx)
+                    .await?
+                    .inserted_id();
+                ids.push(id);
+            }
+            tx.commit().await?;
+            (model_id, ids)
+        });
+        let model = match (model_id, adopt) {
+            (Some(id), Some((_, m, _, _))) => Some(ModelVersion {
+                id: ModelVersionId::new(id)?,
+                strategy_id: m.strategy_id,
+                stage: ModelStage::Draft,
+                params: m.params.clone(),
+                metrics: m.metrics.clone(),
+                is_baseline: false,
+                created_at: now,
+                updated_at: now,
+                paper_deployed_at: None,
+                rolled_back_at: None,
+            }),
+            _ => None,
+        };
+        Ok(RecordedRun {
+            candidate_ids: ids,
+            model,
+        })
     }
 
     /// The candidates of one tuning run, in insertion order.
@@ -549,6 +793,12 @@ const INSERT_FEATURE: &str = "INSERT INTO feature_snapshots (scan_run_id, market
     score) VALUES (?, ?, ?, ?, ?)";
 const SET_LABELS: &str = "UPDATE feature_snapshots SET label_ret_60m = ?, label_ret_240m = ?, \
     label_mfe_240m = ?, label_mae_240m = ?, label_dd_240m = ?, labelled_at = ? WHERE id = ?";
+const SET_LABELS_ONCE: &str = "UPDATE feature_snapshots SET label_ret_60m = ?, label_ret_240m = ?, \
+    label_mfe_240m = ?, label_mae_240m = ?, label_dd_240m = ?, labelled_at = ? \
+    WHERE id = ? AND labelled_at IS NULL";
+const COUNT_FEATURE: &str = "SELECT COUNT(*) AS n FROM feature_snapshots WHERE id = ?";
+const MARK_UNAVAILABLE: &str =
+    "UPDATE feature_snapshots SET labelled_at = ? WHERE id = ? AND labelled_at IS NULL";
 const UNLABELLED: &str = concat!(
     "SELECT ",
     feature_cols!(),
@@ -599,16 +849,26 @@ pub struct FeatureSnapshot {
     pub snapshot: NewFeatureSnapshot,
     /// Labels, once computed.
     pub labels: Option<FeatureLabels>,
-    /// When the labels were written.
+    /// When the labels were written, or when the snapshot was found
+    /// unlabellable ([`FeatureSnapshots::mark_unavailable`]: `labels` stays
+    /// `None`). `None`: not labelled yet.
     pub labelled_at: Option<DateTime<Utc>>,
+}
+
+impl FeatureSnapshot {
+    /// Labelled, or marked as never labellable: the labelling job is done with it.
+    pub fn is_settled(&self) -> bool {
+        self.labelled_at.is_some()
+    }
 }
 
 fn feature_from_row<R: RowExt>(r: &R) -> Result<FeatureSnapshot, StorageError> {
     let c = Cols::new(r, "feature_snapshots");
     let labelled_at = c.opt_ts("labelled_at")?;
-    let labels = match labelled_at {
-        None => None,
-        Some(_) => Some(FeatureLabels {
+    // A snapshot marked unavailable has `labelled_at` but no labels.
+    let labels = match (labelled_at, c.opt_f64("label_ret_60m")?) {
+        (None, _) | (Some(_), None) => None,
+        (Some(_), Some(_)) => Some(FeatureLabels {
             ret_60m: c.f64("label_ret_60m")?,
             ret_240m: c.f64("label_ret_240m")?,
             mfe_240m: c.f64("label_mfe_240m")?,
@@ -711,6 +971,89 @@ impl<'a> FeatureSnapshots<'a> {
         Ok(())
     }
 
+    /// Writes the labels of many snapshots in one transaction (all or
+    /// none); a bad value is named as `labels[i].label_…`, a missing id is
+    /// `NotFound`. Only snapshots not yet settled are written: labels are
+    /// computed once.
+    pub async fn set_labels_many(
+        &self,
+        labels: &[(i64, FeatureLabels)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let encoded = labels
+            .iter()
+            .enumerate()
+            .map(|(i, (id, l))| {
+                let f = |name: &str, v: f64| codec::finite(&format!("labels[{i}].{name}"), v);
+                Ok::<_, ValidationError>((
+                    *id,
+                    [
+                        f("label_ret_60m", l.ret_60m)?,
+                        f("label_ret_240m", l.ret_240m)?,
+                        f("label_mfe_240m", l.mfe_240m)?,
+                        f("label_mae_240m", l.mae_240m)?,
+                        f("label_dd_240m", l.dd_240m)?,
+                    ],
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let at = ms(now);
+        on_pool!(self.store, |pool, _d| {
+            let mut tx = pool.begin_write().await?;
+            for (id, values) in &encoded {
+                let mut q = sqlx::query(SET_LABELS_ONCE);
+                for v in values {
+                    q = q.bind(*v);
+                }
+                let n = q
+                    .bind(at)
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    let exists = sqlx::query(COUNT_FEATURE)
+                        .bind(*id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if crate::db::count(&exists)? == 0 {
+                        return Err(StorageError::not_found("feature snapshot", *id));
+                    }
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Marks snapshots whose labels can never be computed (a hole in the
+    /// data, a corrupt candle, no trade to enter at): `labelled_at` is set
+    /// and the labels stay NULL, so the labelling job does not read them
+    /// again. Snapshots already settled are left alone. Returns how many
+    /// were marked.
+    pub async fn mark_unavailable(
+        &self,
+        ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StorageError> {
+        let at = ms(now);
+        let n = on_pool!(self.store, |pool, _d| {
+            let mut tx = pool.begin_write().await?;
+            let mut n = 0;
+            for id in ids {
+                n += sqlx::query(MARK_UNAVAILABLE)
+                    .bind(at)
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            tx.commit().await?;
+            n
+        });
+        Ok(n)
+    }
+
     /// Unlabelled snapshots taken at or before `before` (old enough for
     /// their 240-minute labels), oldest first.
     pub async fn unlabelled(
@@ -745,6 +1088,50 @@ impl<'a> FeatureSnapshots<'a> {
             rows.iter().map(feature_from_row).collect()
         })
     }
+}
+
+/// Appends the next version of `$scope` and its config-audit row inside the
+/// open write transaction `$tx`; evaluates to `(row id, version)`.
+macro_rules! append_config_in_tx {
+    ($tx:ident, $d:ident, $scope:expr, $data_text:expr, $data:expr, $actor:expr, $now:expr) => {{
+        let prev = sqlx::query($d.pick(&LOCK_LATEST_CONFIG))
+            .bind($scope)
+            .fetch_optional(&mut *$tx)
+            .await?
+            .as_ref()
+            .map(config_from_row)
+            .transpose()?;
+        let version = prev.as_ref().map_or(1, |p| p.version + 1);
+        let res = sqlx::query(INSERT_CONFIG)
+            .bind($scope)
+            .bind(i64::from(version))
+            .bind($data_text.as_str())
+            .bind(ms($now))
+            .bind($actor)
+            .execute(&mut *$tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StorageError::Conflict {
+                        field: "version",
+                        message: format!("{} changed concurrently; read it again", $scope),
+                        retryable: true,
+                    }
+                } else {
+                    StorageError::from(e)
+                }
+            })?;
+        let audit = AuditRow::new(
+            $actor,
+            "config",
+            $scope,
+            prev.as_ref().map(|p| &p.data),
+            Some($data),
+            $now,
+        )?;
+        insert_config_audit!(&mut *$tx, audit)?;
+        (res.inserted_id(), version)
+    }};
 }
 
 // ---------------------------------------------------------------- bandit states
@@ -843,6 +1230,67 @@ impl<'a> BanditStates<'a> {
         })
     }
 
+    /// Writes several posteriors **and** the next version of the
+    /// configuration scope `scope` (the consumer's watermark: which trades
+    /// the posteriors already contain) in one transaction, so a restart can
+    /// never count a trade twice or lose one. The scope gets its config-audit
+    /// row as with [`ConfigVersions::append`]; errors name
+    /// `states[i].field`, `scope` or `data`.
+    pub async fn upsert_with_watermark(
+        &self,
+        states: &[BanditState],
+        scope: &str,
+        data: &Value,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ConfigVersion, StorageError> {
+        let scope = codec::name("scope", scope, 128)?;
+        let actor = codec::name("actor", actor, ACTOR_MAX)?;
+        let data_text = json_object("data", data)?;
+        let now = codec::truncate_to_millis(now);
+        let mut rows = Vec::with_capacity(states.len());
+        for (i, s) in states.iter().enumerate() {
+            let field = |f: &str| format!("states[{i}].{f}");
+            let arm = codec::name(&field("arm"), &s.arm, 128)?;
+            for (name, v) in [("alpha", s.alpha), ("beta", s.beta)] {
+                if codec::finite(&field(name), v)? <= 0.0 {
+                    return Err(StorageError::invalid(
+                        &field(name),
+                        "must be greater than zero",
+                    ));
+                }
+            }
+            let pulls = i64::try_from(s.pulls)
+                .map_err(|_| StorageError::invalid(&field("pulls"), "is too large"))?;
+            rows.push((arm, s, pulls));
+        }
+        let (id, version) = on_pool!(self.store, |pool, d| {
+            let mut tx = pool.begin_write().await?;
+            for (arm, s, pulls) in &rows {
+                sqlx::query(d.pick(&UPSERT_BANDIT))
+                    .bind(*arm)
+                    .bind(s.regime.as_str())
+                    .bind(s.alpha)
+                    .bind(s.beta)
+                    .bind(*pulls)
+                    .bind(ms(s.updated_at))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let written = append_config_in_tx!(tx, d, scope, data_text, data, actor, now);
+            tx.commit().await?;
+            written
+        });
+        Ok(ConfigVersion {
+            id,
+            scope: scope.to_owned(),
+            version,
+            data: data.clone(),
+            created_at: now,
+            created_by: actor.to_owned(),
+        })
+    }
+
     /// Every posterior, by arm then regime.
     pub async fn list(&self) -> Result<Vec<BanditState>, StorageError> {
         on_pool!(self.store, |pool, _d| {
@@ -926,44 +1374,9 @@ impl<'a> ConfigVersions<'a> {
         let now = codec::truncate_to_millis(now);
         let (id, version) = on_pool!(self.store, |pool, d| {
             let mut tx = pool.begin_write().await?;
-            let prev = sqlx::query(d.pick(&LOCK_LATEST_CONFIG))
-                .bind(scope)
-                .fetch_optional(&mut *tx)
-                .await?
-                .as_ref()
-                .map(config_from_row)
-                .transpose()?;
-            let version = prev.as_ref().map_or(1, |p| p.version + 1);
-            let res = sqlx::query(INSERT_CONFIG)
-                .bind(scope)
-                .bind(i64::from(version))
-                .bind(data_text.as_str())
-                .bind(ms(now))
-                .bind(actor)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        StorageError::Conflict {
-                            field: "version",
-                            message: format!("{scope} changed concurrently; read it again"),
-                            retryable: true,
-                        }
-                    } else {
-                        StorageError::from(e)
-                    }
-                })?;
-            let audit = AuditRow::new(
-                actor,
-                "config",
-                scope,
-                prev.as_ref().map(|p| &p.data),
-                Some(data),
-                now,
-            )?;
-            insert_config_audit!(&mut *tx, audit)?;
+            let written = append_config_in_tx!(tx, d, scope, data_text, data, actor, now);
             tx.commit().await?;
-            (res.inserted_id(), version)
+            written
         });
         Ok(ConfigVersion {
             id,

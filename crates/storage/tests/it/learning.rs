@@ -723,10 +723,304 @@ async fn racing_config_writers_never_duplicate_a_version(db: TestDb) {
     );
 }
 
+/// What the trainer's jobs need beyond single-row writes: a whole tuning run
+/// (candidates + the adopted DRAFT) in one transaction and never twice; a
+/// baseline per strategy; labels written once, in batches, and snapshots
+/// marked unlabellable; bandit posteriors written together with their
+/// watermark.
+async fn trainer_batches_are_atomic_and_once_only(db: TestDb) {
+    let store = &db.store;
+    let s1 = strategy(store, "ai-one").await;
+    let s2 = strategy(store, "ai-two").await;
+    let cand = |run: &str, v: GateVerdict, i: i64| NewModelCandidate {
+        tuning_run: run.into(),
+        model_version_id: None,
+        params: json!({"weights.TP": 0.1 * f64::from(u8::try_from(i).unwrap())}),
+        metrics: json!({"index": i}),
+        verdict: v,
+    };
+    let run: Vec<NewModelCandidate> = (1..=3)
+        .map(|i| {
+            cand(
+                "tune-s1",
+                if i == 2 {
+                    GateVerdict::Pass
+                } else {
+                    GateVerdict::Reject
+                },
+                i,
+            )
+        })
+        .collect();
+    let adopted = NewModelVersion {
+        strategy_id: Some(s1.id),
+        params: json!({"entry_threshold": 72.5}),
+        metrics: json!({"gate": {"verdict": "PASS"}}),
+    };
+    let rec = store
+        .model_candidates()
+        .record_run(&run, Some((1, &adopted)), at(1))
+        .await
+        .unwrap();
+    let m1 = rec.model.clone().unwrap();
+    assert_eq!(m1.stage, ModelStage::Draft);
+    assert_eq!(
+        store.model_versions().get(m1.id).await.unwrap(),
+        Some(m1.clone())
+    );
+    let stored = store.model_candidates().list_run("tune-s1").await.unwrap();
+    assert_eq!(
+        stored.iter().map(|c| c.id).collect::<Vec<_>>(),
+        rec.candidate_ids
+    );
+    assert_eq!(
+        stored
+            .iter()
+            .map(|c| c.candidate.model_version_id)
+            .collect::<Vec<_>>(),
+        vec![None, Some(m1.id), None]
+    );
+    // The same run again: refused, nothing more written.
+    let err = store
+        .model_candidates()
+        .record_run(&run, Some((1, &adopted)), at(2))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("tuning_run"), "{err}");
+    assert!(!err.is_retryable());
+    assert_eq!(db.count("model_candidates").await, 3);
+    assert_eq!(db.count("model_versions").await, 1);
+    // A run without adoption; a bad candidate writes nothing at all.
+    let none = store
+        .model_candidates()
+        .record_run(&[cand("tune-s2", GateVerdict::Hold, 1)], None, at(3))
+        .await
+        .unwrap();
+    assert_eq!(none.model, None);
+    let mut bad = vec![
+        cand("tune-s3", GateVerdict::Pass, 1),
+        cand("tune-s3", GateVerdict::Pass, 2),
+    ];
+    bad[1].metrics = json!([1, 2]);
+    for (cands, adopt, field) in [
+        (bad.clone(), None, "candidates[1].metrics"),
+        (
+            vec![
+                cand("tune-s3", GateVerdict::Pass, 1),
+                cand("x", GateVerdict::Pass, 2),
+            ],
+            None,
+            "candidates[1].tuning_run",
+        ),
+        (
+            vec![cand("tune-s3", GateVerdict::Pass, 1)],
+            Some((5, &adopted)),
+            "adopt.index",
+        ),
+        (Vec::new(), None, "candidates"),
+    ] {
+        let err = store
+            .model_candidates()
+            .record_run(&cands, adopt, at(4))
+            .await
+            .unwrap_err();
+        assert_eq!(err.field(), Some(field), "{err}");
+    }
+    assert_eq!(db.count("model_candidates").await, 4);
+
+    // Baselines per strategy; listing per strategy, newest first.
+    let mv = store.model_versions();
+    let m2 = mv
+        .insert(
+            &NewModelVersion {
+                strategy_id: Some(s2.id),
+                ..model()
+            },
+            at(5),
+        )
+        .await
+        .unwrap();
+    let m3 = mv
+        .insert(
+            &NewModelVersion {
+                strategy_id: Some(s1.id),
+                ..model()
+            },
+            at(6),
+        )
+        .await
+        .unwrap();
+    mv.set_strategy_baseline(m1.id, at(7)).await.unwrap();
+    mv.set_strategy_baseline(m2.id, at(7)).await.unwrap();
+    assert_eq!(mv.baseline_for(s1.id).await.unwrap().unwrap().id, m1.id);
+    assert_eq!(mv.baseline_for(s2.id).await.unwrap().unwrap().id, m2.id);
+    mv.set_strategy_baseline(m3.id, at(8)).await.unwrap();
+    assert_eq!(mv.baseline_for(s1.id).await.unwrap().unwrap().id, m3.id);
+    assert!(!mv.get(m1.id).await.unwrap().unwrap().is_baseline);
+    assert_eq!(mv.baseline_for(s2.id).await.unwrap().unwrap().id, m2.id);
+    assert!(matches!(
+        mv.set_strategy_baseline(ModelVersionId::new(999).unwrap(), at(9))
+            .await
+            .unwrap_err(),
+        StorageError::NotFound { .. }
+    ));
+    assert_eq!(
+        mv.list_for_strategy(s1.id, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        vec![m3.id, m1.id]
+    );
+
+    // Labels in a batch, once; unlabellable snapshots leave the queue.
+    let run_id = store
+        .scan_runs()
+        .insert(&NewScanRun {
+            ts: at(10),
+            trader_id: None,
+            regime: Some(RegimeLabel::Trend),
+            markets_scanned: 3,
+            data: json!({}),
+        })
+        .await
+        .unwrap();
+    let snaps: Vec<NewFeatureSnapshot> = ["BTC", "ETH", "XRP"]
+        .iter()
+        .map(|b| NewFeatureSnapshot {
+            scan_run_id: run_id,
+            market: market(b),
+            ts: at(10),
+            features: json!({"modules": {"TP": 50.0}}),
+            score: Some(50.0),
+        })
+        .collect();
+    let ids = store.feature_snapshots().insert_many(&snaps).await.unwrap();
+    let l = |r: f64| FeatureLabels {
+        ret_60m: r,
+        ret_240m: r,
+        mfe_240m: 0.01,
+        mae_240m: 0.02,
+        dd_240m: 0.03,
+    };
+    let fs = store.feature_snapshots();
+    let err = fs
+        .set_labels_many(&[(ids[0], l(0.01)), (ids[1], l(f64::NAN))], at(300))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("labels[1].label_ret_60m"), "{err}");
+    let err = fs
+        .set_labels_many(&[(ids[0], l(0.01)), (999_999, l(0.0))], at(300))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::NotFound { .. }), "{err}");
+    assert_eq!(
+        fs.unlabelled(at(100), 10).await.unwrap().len(),
+        3,
+        "all or nothing"
+    );
+    fs.set_labels_many(&[(ids[0], l(0.01)), (ids[1], l(-0.02))], at(300))
+        .await
+        .unwrap();
+    // A second write does not overwrite labels already written.
+    fs.set_labels_many(&[(ids[0], l(0.5))], at(301))
+        .await
+        .unwrap();
+    assert_eq!(
+        fs.mark_unavailable(&[ids[2], ids[0]], at(302))
+            .await
+            .unwrap(),
+        1
+    );
+    let read = fs.range(at(0), at(100), 10).await.unwrap();
+    assert_eq!(read[0].labels, Some(l(0.01)));
+    assert_eq!(read[0].labelled_at, Some(at(300)));
+    assert_eq!(read[1].labels, Some(l(-0.02)));
+    assert_eq!(read[2].labels, None);
+    assert_eq!(read[2].labelled_at, Some(at(302)));
+    assert!(
+        read.iter()
+            .all(storage::learning::FeatureSnapshot::is_settled)
+    );
+    assert!(fs.unlabelled(at(100), 10).await.unwrap().is_empty());
+
+    // Posteriors and their watermark: together, or not at all.
+    let st = |arm: &str, alpha: f64| BanditState {
+        arm: arm.into(),
+        regime: RegimeLabel::Trend,
+        alpha,
+        beta: 2.5,
+        pulls: 3,
+        updated_at: at(20),
+    };
+    let b = store.bandit_states();
+    let v = b
+        .upsert_with_watermark(
+            &[st("strategy:1", 2.5), st("strategy:2", 3.0)],
+            "trainer.bandit",
+            &json!({"through": 7}),
+            "trainer",
+            at(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.version, 1);
+    let err = b
+        .upsert_with_watermark(
+            &[st("strategy:1", 9.0), st("strategy:2", 0.0)],
+            "trainer.bandit",
+            &json!({"through": 8}),
+            "trainer",
+            at(21),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("states[1].alpha"), "{err}");
+    assert_eq!(
+        b.get("strategy:1", RegimeLabel::Trend).await.unwrap(),
+        Some(st("strategy:1", 2.5))
+    );
+    let latest = store
+        .config_versions()
+        .latest("trainer.bandit")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.data, json!({"through": 7}));
+    b.upsert_with_watermark(
+        &[st("strategy:1", 4.0)],
+        "trainer.bandit",
+        &json!({"through": 9}),
+        "trainer",
+        at(22),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        b.get("strategy:1", RegimeLabel::Trend)
+            .await
+            .unwrap()
+            .unwrap()
+            .alpha,
+        4.0
+    );
+    assert_eq!(
+        store
+            .config_audit()
+            .list_for("config", "trainer.bandit", 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
 both_backends!(
     racing_config_writers_never_duplicate_a_version,
     model_lifecycle_is_audited_and_guarded,
     candidates_scans_and_features,
     bandits_and_config_versions,
     bad_input_is_refused_naming_the_field_and_writes_nothing,
+    trainer_batches_are_atomic_and_once_only,
 );
