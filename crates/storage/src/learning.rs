@@ -761,6 +761,60 @@ impl<'a> ScanRuns<'a> {
         Ok(id)
     }
 
+    /// Records a scan run and its feature snapshots in one transaction (all
+    /// or nothing), so a crash never leaves a run without its snapshots.
+    /// Each snapshot's `scan_run_id` is replaced by the new run's id; a bad
+    /// one is named as `snapshots[i].field`. Returns the run id and the
+    /// snapshot ids.
+    pub async fn insert_with_snapshots(
+        &self,
+        run: &NewScanRun,
+        snapshots: &[NewFeatureSnapshot],
+    ) -> Result<(i64, Vec<i64>), StorageError> {
+        let data = codec::json("data", &run.data)?;
+        let trader = run.trader_id.map(TraderId::get);
+        let encoded = snapshots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                Ok::<_, ValidationError>((
+                    json_object(&format!("snapshots[{i}].features"), &s.features)?,
+                    codec::opt_finite(&format!("snapshots[{i}].score"), s.score)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        on_pool!(self.store, |pool, _d| {
+            let mut tx = pool.begin_write().await?;
+            let run_id = sqlx::query(INSERT_SCAN)
+                .bind(ms(run.ts))
+                .bind(trader)
+                .bind(run.regime.map(RegimeLabel::as_str))
+                .bind(i64::from(run.markets_scanned))
+                .bind(data.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(crate::error::on_foreign_key(
+                    "trader_id",
+                    format!("trader {trader:?} does not exist"),
+                ))?
+                .inserted_id();
+            let mut ids = Vec::with_capacity(snapshots.len());
+            for (s, (features, score)) in snapshots.iter().zip(&encoded) {
+                let res = sqlx::query(INSERT_FEATURE)
+                    .bind(run_id)
+                    .bind(s.market.as_str())
+                    .bind(ms(s.ts))
+                    .bind(features.as_str())
+                    .bind(*score)
+                    .execute(&mut *tx)
+                    .await?;
+                ids.push(res.inserted_id());
+            }
+            tx.commit().await?;
+            Ok((run_id, ids))
+        })
+    }
+
     /// Scan runs with `from ≤ ts < to`, oldest first.
     pub async fn list(
         &self,

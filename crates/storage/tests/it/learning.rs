@@ -945,6 +945,39 @@ async fn trainer_batches_are_atomic_and_once_only(db: TestDb) {
     );
     assert!(fs.unlabelled(at(100), 10).await.unwrap().is_empty());
 
+    // A scan run with its snapshots in one transaction; a bad snapshot writes neither.
+    let runs_before = db.count("scan_runs").await;
+    let scan = NewScanRun {
+        ts: at(15),
+        trader_id: None,
+        regime: None,
+        markets_scanned: 2,
+        data: json!({"group": "M5 KRW-BTC"}),
+    };
+    let mut two = snaps[..2].to_vec();
+    two[1].features = json!("not an object");
+    let err = store
+        .scan_runs()
+        .insert_with_snapshots(&scan, &two)
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("snapshots[1].features"), "{err}");
+    assert_eq!(db.count("scan_runs").await, runs_before);
+    let (scan_id, snap_ids) = store
+        .scan_runs()
+        .insert_with_snapshots(&scan, &snaps[..2])
+        .await
+        .unwrap();
+    let stored: Vec<_> = fs
+        .range(at(10), at(11), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.snapshot.scan_run_id == scan_id)
+        .collect();
+    assert_eq!(stored.iter().map(|f| f.id).collect::<Vec<_>>(), snap_ids);
+    assert_eq!(stored[0].snapshot.features, snaps[0].features);
+
     // Posteriors and their watermark: together, or not at all.
     let st = |arm: &str, alpha: f64| BanditState {
         arm: arm.into(),
