@@ -129,6 +129,17 @@ pub struct ModelTransition {
 }
 
 impl ModelStage {
+    /// The stages whose models a trader in `mode` may run (the learning
+    /// contract): PAPER runs PAPER_DEPLOYED, LIVE_ELIGIBLE and LIVE_ARMED
+    /// models; LIVE only LIVE_ELIGIBLE and LIVE_ARMED ones (a model never
+    /// trades real money before its 24 h in PAPER).
+    pub fn usable_in(mode: Mode) -> &'static [Self] {
+        match mode {
+            Mode::Paper => &[Self::PaperDeployed, Self::LiveEligible, Self::LiveArmed],
+            Mode::Live => &[Self::LiveEligible, Self::LiveArmed],
+        }
+    }
+
     /// The transition table. Every (stage, event) pair is listed; anything not
     /// listed is refused. LIVE_ARMED is only reachable from LIVE_ELIGIBLE,
     /// which is only reachable from PAPER_DEPLOYED after 24 h.

@@ -1,8 +1,12 @@
 //! The one [`OrderExecutor`] trait both modes implement (ENGINEERING §3.8):
 //! the trader's code path is the same for PAPER and LIVE up to the call into
-//! it. It accepts only a [`RiskApproved`] order, and every call that reaches
-//! an order endpoint carries the trader's `Option<Armed>`: the LIVE executor
-//! refuses `None` before anything is sent (FIX-8), PAPER ignores it.
+//! it. It accepts only a [`RiskApproved`] order, and the one call that can
+//! create an order ([`OrderExecutor::submit`]) carries the trader's
+//! `Option<Armed>`: the LIVE executor refuses `None` before anything is sent
+//! (FIX-8), PAPER ignores it. Reads (an order, open and closed lists,
+//! balances) and cancels need only the credential the executor was built
+//! with: a trader that is not armed must still watch what it has resting on
+//! the exchange, record its fills and withdraw it.
 //!
 //! Orders are always named by our [`OrderIdentifier`] (unique per attempt),
 //! never by the exchange's uuid, so a trader that lost an answer can always
@@ -118,7 +122,7 @@ pub enum Refusal {
 /// can help.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ExecError {
-    /// FIX-8: a LIVE call without an ARM proof. Nothing was sent.
+    /// FIX-8: a LIVE create without an ARM proof. Nothing was sent.
     #[error("LIVE orders need an ARM proof; nothing was sent (FIX-8)")]
     NotArmed,
     /// The exchange refused; nothing was created.
@@ -195,7 +199,8 @@ pub trait OrderExecutor: Send + Sync + fmt::Debug {
     /// PAPER or LIVE.
     fn mode(&self) -> Mode;
 
-    /// Places one approved order under its identifier. LIVE needs `armed`.
+    /// Places one approved order under its identifier. LIVE needs `armed`
+    /// (FIX-8): without it nothing is sent.
     async fn submit(
         &self,
         armed: Option<Armed>,
@@ -203,37 +208,25 @@ pub trait OrderExecutor: Send + Sync + fmt::Debug {
     ) -> Result<ExecOrder, ExecError>;
 
     /// The order named `identifier` with every fill so far, or `None` when
-    /// the exchange has no such order.
-    async fn fetch(
-        &self,
-        armed: Option<Armed>,
-        identifier: &OrderIdentifier,
-    ) -> Result<Option<ExecOrder>, ExecError>;
+    /// the exchange has no such order. Needs no ARM proof (a read).
+    async fn fetch(&self, identifier: &OrderIdentifier) -> Result<Option<ExecOrder>, ExecError>;
 
     /// Cancels the open order `identifier`. Returns what the exchange
     /// answered (a cancel may take effect later: fetch to see the final state).
-    async fn cancel(
-        &self,
-        armed: Option<Armed>,
-        identifier: &OrderIdentifier,
-    ) -> Result<ExecOrder, ExecError>;
+    /// Needs no ARM proof: withdrawing an order never adds exposure.
+    async fn cancel(&self, identifier: &OrderIdentifier) -> Result<ExecOrder, ExecError>;
 
     /// Open orders whose identifier starts with `prefix` (reconciliation).
-    async fn open_orders(
-        &self,
-        armed: Option<Armed>,
-        prefix: &str,
-    ) -> Result<Vec<ExecOrder>, ExecError>;
+    async fn open_orders(&self, prefix: &str) -> Result<Vec<ExecOrder>, ExecError>;
 
     /// Closed orders since `since` (at most 7 days back) whose identifier
     /// starts with `prefix` (reconciliation).
     async fn closed_orders(
         &self,
-        armed: Option<Armed>,
         prefix: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<ExecOrder>, ExecError>;
 
     /// The account's balances (LIVE; PAPER has no account and returns none).
-    async fn balances(&self, armed: Option<Armed>) -> Result<Vec<AccountBalance>, ExecError>;
+    async fn balances(&self) -> Result<Vec<AccountBalance>, ExecError>;
 }

@@ -1,7 +1,8 @@
 //! Order executors: LIVE (Upbit, needs Armed) and PAPER (simulated fills). The only crate with Upbit order paths.
 //!
 //! * [`OrderExecutor`] — the one trait both modes implement; it accepts only
-//!   a [`risk::RiskApproved`] order and, for LIVE, an [`domain::Armed`] proof (FIX-8).
+//!   a [`risk::RiskApproved`] order and, for a LIVE create, an
+//!   [`domain::Armed`] proof (FIX-8); reads and cancels need only the credential.
 //! * [`LiveExecutor`] — real orders through [`upbit_orders`].
 //! * [`PaperExecutor`] — fills against the live book and trade prints.
 //! * [`fills`] — an order snapshot → the fills not yet recorded, with exact fees.
@@ -13,7 +14,7 @@ pub mod executor;
 pub mod fills;
 /// Cash and position lots as exact folds over a trader's fills.
 pub mod ledger;
-/// The LIVE executor (Upbit order endpoints; needs `Armed`).
+/// The LIVE executor (Upbit order endpoints; a create needs `Armed`).
 pub mod live;
 /// The PAPER executor (live quotes, simulated fills).
 pub mod paper;

@@ -1,9 +1,12 @@
 //! The LIVE executor: real Upbit orders through [`UpbitOrderClient`].
 //!
-//! FIX-8 by construction: every inherent method that reaches an order
-//! endpoint takes an [`Armed`] proof by value, and `domain` builds one only
-//! for a LIVE trader in the ARMED state. The [`OrderExecutor`] impl turns a
-//! missing proof into [`ExecError::NotArmed`] before any request is built.
+//! FIX-8 by construction: the one method that can create an order
+//! ([`LiveExecutor::place`]) takes an [`Armed`] proof by value, and `domain`
+//! builds one only for a LIVE trader in the ARMED state. The
+//! [`OrderExecutor`] impl turns a missing proof into [`ExecError::NotArmed`]
+//! before any request is built. Reads and cancels need only the credential:
+//! they never add exposure, and a disarmed trader must still watch, record
+//! and withdraw what it has resting.
 //!
 //! A create is sent once per identifier. When the answer is lost or
 //! ambiguous (network failure after connecting, 5xx, an unknown error name,
@@ -122,11 +125,7 @@ impl LiveExecutor {
     }
 
     /// The order with its fills, `None` when Upbit has no such order.
-    pub async fn get(
-        &self,
-        _armed: Armed,
-        identifier: &OrderIdentifier,
-    ) -> Result<Option<ExecOrder>, ExecError> {
+    pub async fn get(&self, identifier: &OrderIdentifier) -> Result<Option<ExecOrder>, ExecError> {
         match self
             .client
             .get(&OrderKey::Identifier(identifier.clone()))
@@ -138,12 +137,8 @@ impl LiveExecutor {
         }
     }
 
-    /// Requests a cancel.
-    pub async fn cancel_order(
-        &self,
-        _armed: Armed,
-        identifier: &OrderIdentifier,
-    ) -> Result<ExecOrder, ExecError> {
+    /// Requests a cancel (no ARM proof: a cancel never adds exposure).
+    pub async fn cancel_order(&self, identifier: &OrderIdentifier) -> Result<ExecOrder, ExecError> {
         match self
             .client
             .cancel(&OrderKey::Identifier(identifier.clone()))
@@ -160,11 +155,7 @@ impl LiveExecutor {
     }
 
     /// Open orders with our prefix.
-    pub async fn list_open(
-        &self,
-        _armed: Armed,
-        prefix: &str,
-    ) -> Result<Vec<ExecOrder>, ExecError> {
+    pub async fn list_open(&self, prefix: &str) -> Result<Vec<ExecOrder>, ExecError> {
         let mut out = Vec::new();
         for page in 1..=OPEN_PAGES {
             let q = OpenOrdersQuery {
@@ -191,7 +182,6 @@ impl LiveExecutor {
     /// keeps `since` within the last 7 days).
     pub async fn list_closed(
         &self,
-        _armed: Armed,
         prefix: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<ExecOrder>, ExecError> {
@@ -216,7 +206,7 @@ impl LiveExecutor {
     }
 
     /// The account's balances.
-    pub async fn account(&self, _armed: Armed) -> Result<Vec<AccountBalance>, ExecError> {
+    pub async fn account(&self) -> Result<Vec<AccountBalance>, ExecError> {
         let client = UpbitClient::new(self.client.transport().clone());
         let list = client.accounts().await.map_err(|e| classify(&e))?;
         Ok(list
@@ -365,40 +355,27 @@ impl OrderExecutor for LiveExecutor {
         self.place(armed, order).await
     }
 
-    async fn fetch(
-        &self,
-        armed: Option<Armed>,
-        identifier: &OrderIdentifier,
-    ) -> Result<Option<ExecOrder>, ExecError> {
-        self.get(need(armed)?, identifier).await
+    async fn fetch(&self, identifier: &OrderIdentifier) -> Result<Option<ExecOrder>, ExecError> {
+        self.get(identifier).await
     }
 
-    async fn cancel(
-        &self,
-        armed: Option<Armed>,
-        identifier: &OrderIdentifier,
-    ) -> Result<ExecOrder, ExecError> {
-        self.cancel_order(need(armed)?, identifier).await
+    async fn cancel(&self, identifier: &OrderIdentifier) -> Result<ExecOrder, ExecError> {
+        self.cancel_order(identifier).await
     }
 
-    async fn open_orders(
-        &self,
-        armed: Option<Armed>,
-        prefix: &str,
-    ) -> Result<Vec<ExecOrder>, ExecError> {
-        self.list_open(need(armed)?, prefix).await
+    async fn open_orders(&self, prefix: &str) -> Result<Vec<ExecOrder>, ExecError> {
+        self.list_open(prefix).await
     }
 
     async fn closed_orders(
         &self,
-        armed: Option<Armed>,
         prefix: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<ExecOrder>, ExecError> {
-        self.list_closed(need(armed)?, prefix, since).await
+        self.list_closed(prefix, since).await
     }
 
-    async fn balances(&self, armed: Option<Armed>) -> Result<Vec<AccountBalance>, ExecError> {
-        self.account(need(armed)?).await
+    async fn balances(&self) -> Result<Vec<AccountBalance>, ExecError> {
+        self.account().await
     }
 }

@@ -514,33 +514,20 @@ impl OrderExecutor for PaperExecutor {
         self.place(order).await
     }
 
-    async fn fetch(
-        &self,
-        _armed: Option<Armed>,
-        identifier: &OrderIdentifier,
-    ) -> Result<Option<ExecOrder>, ExecError> {
+    async fn fetch(&self, identifier: &OrderIdentifier) -> Result<Option<ExecOrder>, ExecError> {
         self.get(identifier).await
     }
 
-    async fn cancel(
-        &self,
-        _armed: Option<Armed>,
-        identifier: &OrderIdentifier,
-    ) -> Result<ExecOrder, ExecError> {
+    async fn cancel(&self, identifier: &OrderIdentifier) -> Result<ExecOrder, ExecError> {
         self.cancel_order(identifier).await
     }
 
-    async fn open_orders(
-        &self,
-        _armed: Option<Armed>,
-        prefix: &str,
-    ) -> Result<Vec<ExecOrder>, ExecError> {
+    async fn open_orders(&self, prefix: &str) -> Result<Vec<ExecOrder>, ExecError> {
         Ok(self.list(prefix, true))
     }
 
     async fn closed_orders(
         &self,
-        _armed: Option<Armed>,
         prefix: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<ExecOrder>, ExecError> {
@@ -551,7 +538,7 @@ impl OrderExecutor for PaperExecutor {
             .collect())
     }
 
-    async fn balances(&self, _armed: Option<Armed>) -> Result<Vec<AccountBalance>, ExecError> {
+    async fn balances(&self) -> Result<Vec<AccountBalance>, ExecError> {
         Ok(Vec::new())
     }
 }

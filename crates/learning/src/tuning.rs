@@ -5,9 +5,10 @@
 //!
 //! # What is tuned (the standard space)
 //!
-//! A candidate is a [`StrategyOverrides`] set on top of the deployed one (the
-//! AI_MODE strategy, [`StrategyDefinition::ai_mode`]); everything not tuned is
-//! carried over unchanged. OPT-3's five groups map onto it as follows.
+//! A candidate is a [`StrategyOverrides`] set on top of the deployed one,
+//! applied to the strategy an AI_MODE trader runs (the stored strategy
+//! version, [`StrategyDefinition::with_overrides`] — the built-in AI_MODE
+//! numbers by default); everything not tuned is carried over unchanged. OPT-3's five groups map onto it as follows.
 //!
 //! | OPT-3 group | parameter | range | why |
 //! |---|---|---|---|
@@ -20,7 +21,7 @@
 //! Values are quantised before use so stored candidates read cleanly: weights
 //! and regime multipliers to 3 decimals, the threshold to 1, the multiplier
 //! to 2 (it becomes a `Decimal`), top-N to an integer. Every candidate is
-//! validated as a whole by [`StrategyDefinition::ai_mode`]; one that fails is
+//! validated as a whole by [`StrategyDefinition::with_overrides`]; one that fails is
 //! recorded as invalid and never evaluated.
 //!
 //! # Search
@@ -199,12 +200,27 @@ impl Dimension {
     }
 }
 
-/// The candidates' space: the deployed overrides plus the searched dimensions.
+/// The candidates' space: the strategy the overrides apply to, the deployed
+/// overrides, and the searched dimensions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchSpace {
+    /// The definition every override set is applied to (the stored AI_MODE
+    /// strategy version, or the built-in AI_MODE numbers).
+    definition: StrategyDefinition,
     base: StrategyOverrides,
     base_definition: StrategyDefinition,
     dims: Vec<Dimension>,
+}
+
+/// `definition` with `o` applied, validated; errors name `{prefix}.<field>`.
+fn apply(
+    definition: &StrategyDefinition,
+    o: &StrategyOverrides,
+    prefix: &str,
+) -> Result<StrategyDefinition, LearningError> {
+    definition
+        .with_overrides(o)
+        .map_err(|e| LearningError::invalid(format!("{prefix}.{}", e.field), e.message))
 }
 
 /// Tuned parameter values by name (`weights.TP` → 0.3, …); what a model
@@ -216,8 +232,24 @@ impl SearchSpace {
     /// `StrategyOverrides::default()` for plain STANDARD numbers). Errors name
     /// `space.base…` or `space.dims[i].field`.
     pub fn new(base: StrategyOverrides, dims: Vec<Dimension>) -> Result<Self, LearningError> {
-        let base_definition = StrategyDefinition::ai_mode(&base)
-            .map_err(|e| LearningError::invalid(format!("space.base.{}", e.field), e.message))?;
+        Self::new_for(builtin_ai_mode(), base, dims)
+    }
+
+    /// A space over `dims` on top of `base`, where every override set
+    /// (the incumbent's and each candidate's) is applied to `definition` —
+    /// the stored strategy version an AI_MODE trader runs
+    /// ([`StrategyDefinition::with_overrides`], exactly as the trader applies
+    /// a model). Errors name `space.definition…`, `space.base…` or
+    /// `space.dims[i].field`.
+    pub fn new_for(
+        definition: StrategyDefinition,
+        base: StrategyOverrides,
+        dims: Vec<Dimension>,
+    ) -> Result<Self, LearningError> {
+        definition.validate().map_err(|e| {
+            LearningError::invalid(format!("space.definition.{}", e.field), e.message)
+        })?;
+        let base_definition = apply(&definition, &base, "space.base")?;
         if dims.is_empty() {
             return Err(LearningError::invalid(
                 "space.dims",
@@ -264,16 +296,26 @@ impl SearchSpace {
             }
         }
         Ok(Self {
+            definition,
             base,
             base_definition,
             dims,
         })
     }
 
-    /// The standard space of the module docs' table over `base`.
+    /// The standard space of the module docs' table over `base` on the
+    /// built-in AI_MODE numbers.
     pub fn standard(base: StrategyOverrides) -> Result<Self, LearningError> {
-        let probe = StrategyDefinition::ai_mode(&base)
-            .map_err(|e| LearningError::invalid(format!("space.base.{}", e.field), e.message))?;
+        Self::standard_for(builtin_ai_mode(), base)
+    }
+
+    /// The standard space of the module docs' table over `base` applied to
+    /// `definition` (one weight dimension per module the definition weights).
+    pub fn standard_for(
+        definition: StrategyDefinition,
+        base: StrategyOverrides,
+    ) -> Result<Self, LearningError> {
+        let probe = apply(&definition, &base, "space.base")?;
         let mut dims: Vec<Dimension> = probe
             .weights
             .keys()
@@ -289,7 +331,12 @@ impl SearchSpace {
             dims.push(Dimension::new(Target::RegimeWeight(l), 0.5, 1.6));
         }
         dims.push(Dimension::new(Target::RiskMultiplier, 0.7, 1.0));
-        Self::new(base, dims)
+        Self::new_for(definition, base, dims)
+    }
+
+    /// The definition override sets are applied to.
+    pub fn definition(&self) -> &StrategyDefinition {
+        &self.definition
     }
 
     /// The searched dimensions.
@@ -391,10 +438,14 @@ impl SearchSpace {
                 }
             }
         }
-        let def = StrategyDefinition::ai_mode(&o)
-            .map_err(|e| LearningError::invalid(format!("candidate.{}", e.field), e.message))?;
+        let def = apply(&self.definition, &o, "candidate")?;
         Ok((o, def))
     }
+}
+
+/// The built-in AI_MODE strategy (STANDARD's numbers, labelled AI_MODE).
+fn builtin_ai_mode() -> StrategyDefinition {
+    StrategyDefinition::builtin(domain::RiskProfile::AiMode)
 }
 
 /// What the tuner maximises among candidates (see the module docs).

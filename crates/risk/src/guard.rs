@@ -44,6 +44,18 @@ pub enum KillSwitch {
     },
 }
 
+/// The ending of an operator's kill reason that asks the trader to sell
+/// every open position (RUN-4's optional liquidation). The dashboard-api
+/// writes it; the trader reads it; nothing else in a reason (a user name,
+/// free text) can ask for a liquidation.
+pub const LIQUIDATE_MARK: &str = "; liquidate every open position";
+
+/// True when an operator's kill `reason` asks for liquidation: it ends with
+/// [`LIQUIDATE_MARK`] exactly.
+pub fn asks_liquidation(reason: &str) -> bool {
+    reason.ends_with(LIQUIDATE_MARK)
+}
+
 /// Why the kill switch tripped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
@@ -280,6 +292,25 @@ pub enum GuardError {
     /// The kill switch is already on.
     #[error("the kill switch is already tripped")]
     AlreadyTripped,
+}
+
+impl KillSwitch {
+    /// The kill switch as persisted (`trader_safety_state`: on/off, the
+    /// reason, the row's time): a switch that is on restores as a manual trip
+    /// with its reason (the cause's details are not persisted).
+    pub fn restored(on: bool, reason: Option<&str>, at: DateTime<Utc>) -> Self {
+        if on {
+            Self::Tripped {
+                at,
+                cause: KillCause::Manual {
+                    operator: "restored".to_owned(),
+                    reason: reason.unwrap_or_default().to_owned(),
+                },
+            }
+        } else {
+            Self::Off
+        }
+    }
 }
 
 /// The part of the guard that is persisted (`trader_safety_state`), see

@@ -40,7 +40,7 @@ pub use checks::{
 pub use correlation::{Clusters, correlation};
 pub use guard::{
     BlockReason, GuardEffect, GuardError, GuardEvent, GuardSnapshot, GuardTransition, KillCause,
-    KillSwitch, RuntimeGuard,
+    KillSwitch, LIQUIDATE_MARK, RuntimeGuard, asks_liquidation,
 };
 pub use params::{RiskOverrides, RiskParams};
 pub use reissue::ReissueError;

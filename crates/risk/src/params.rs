@@ -387,9 +387,15 @@ impl RiskParams {
     /// applied, then validated as a whole (an override can never produce an
     /// invalid set; the error names the offending field).
     pub fn ai_mode(overrides: &RiskOverrides) -> Result<Self, ValidationError> {
-        let base = Self::builtin(RiskProfile::AiMode);
+        Self::builtin(RiskProfile::AiMode).with_overrides(overrides)
+    }
+
+    /// These numbers with a model version's overrides applied, validated as
+    /// a whole (an AI_MODE strategy stored with its own numbers keeps every
+    /// one the model does not set).
+    pub fn with_overrides(&self, overrides: &RiskOverrides) -> Result<Self, ValidationError> {
+        let base = self.clone();
         let p = Self {
-            profile: RiskProfile::AiMode,
             risk_per_trade: overrides.risk_per_trade.unwrap_or(base.risk_per_trade),
             risk_multiplier: overrides.risk_multiplier.unwrap_or(base.risk_multiplier),
             max_portfolio_risk: overrides
@@ -689,5 +695,34 @@ mod tests {
             "daily_loss_limit"
         );
         assert!(serde_json::from_str::<RiskOverrides>(r#"{"fee_rate": 0}"#).is_err());
+    }
+
+    #[test]
+    fn overrides_apply_on_top_of_any_base() {
+        // A stored AI_MODE set with numbers of its own keeps every one the
+        // overrides leave alone; the result is validated as a whole.
+        let mut base = RiskParams::builtin(RiskProfile::AiMode);
+        base.consecutive_loss_limit = 7;
+        base.validate().unwrap();
+        let o = RiskOverrides {
+            risk_per_trade: Some(dec!(0.006)),
+            ..RiskOverrides::default()
+        };
+        let p = base.with_overrides(&o).unwrap();
+        assert_eq!(p.risk_per_trade, dec!(0.006));
+        assert_eq!(p.consecutive_loss_limit, 7);
+        assert_eq!(p.profile, RiskProfile::AiMode);
+        assert_eq!(
+            base.with_overrides(&RiskOverrides::default()).unwrap(),
+            base
+        );
+        let bad = RiskOverrides {
+            risk_multiplier: Some(dec!(9)),
+            ..RiskOverrides::default()
+        };
+        assert_eq!(
+            base.with_overrides(&bad).unwrap_err().field,
+            "risk_multiplier"
+        );
     }
 }

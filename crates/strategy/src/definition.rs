@@ -478,7 +478,15 @@ impl StrategyDefinition {
     /// AI_MODE: STANDARD's strategy (labelled AI_MODE) with a model version's
     /// overrides applied and the result validated as a whole.
     pub fn ai_mode(overrides: &StrategyOverrides) -> Result<Self, ValidationError> {
-        let mut d = Self::builtin(RiskProfile::AiMode);
+        Self::builtin(RiskProfile::AiMode).with_overrides(overrides)
+    }
+
+    /// This definition with a model version's overrides applied and the
+    /// result validated as a whole — what an AI_MODE trader runs when its
+    /// stored strategy version has numbers of its own (universe, execution,
+    /// exits) that the model does not tune. Errors name the field.
+    pub fn with_overrides(&self, overrides: &StrategyOverrides) -> Result<Self, ValidationError> {
+        let mut d = self.clone();
         for (id, w) in &overrides.weights {
             match d.weights.get_mut(id) {
                 Some(slot) => *slot = *w,
@@ -503,7 +511,7 @@ impl StrategyDefinition {
             d.regime_policy = p;
         }
         if let Some(r) = &overrides.risk {
-            d.risk = RiskParams::ai_mode(r).map_err(|e| {
+            d.risk = d.risk.with_overrides(r).map_err(|e| {
                 let field = format!("risk.{}", e.field);
                 e.in_field(field)
             })?;

@@ -276,6 +276,9 @@ async fn api(
     let group = ep.group();
     let scope = ep.scope();
     let ip = peer.ip().to_string();
+    if scope.is_some() {
+        sh.count_exchange_request(format!("{method} {}", uri.path().trim_end_matches('/')));
+    }
 
     // Injected faults.
     let faults = sh.faults.lock().map(|f| f.clone()).unwrap_or_default();

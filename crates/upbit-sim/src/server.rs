@@ -293,6 +293,10 @@ pub struct Shared {
     pub ws_idle_timeout: Duration,
     /// `{"status":"UP"}` interval.
     pub ws_status_interval: Duration,
+    /// Every Exchange API request received, by `METHOD /path` (reads,
+    /// creates and cancels alike; counted before faults or auth), so a test
+    /// can prove that a client sent none (`GET /_sim/requests`).
+    exchange_requests: Mutex<BTreeMap<String, u64>>,
     state_file: Option<PathBuf>,
 }
 
@@ -309,6 +313,16 @@ impl Shared {
     /// Wall time now (ms).
     pub fn wall(&self) -> Millis {
         self.clock.wall().now().timestamp_millis()
+    }
+
+    /// Counts one Exchange API request to `endpoint` (`METHOD /path`).
+    pub fn count_exchange_request(&self, endpoint: String) {
+        *lock(&self.exchange_requests).entry(endpoint).or_insert(0) += 1;
+    }
+
+    /// Exchange API requests received so far, by `METHOD /path`.
+    pub fn exchange_requests(&self) -> BTreeMap<String, u64> {
+        lock(&self.exchange_requests).clone()
     }
 
     /// True when any WebSocket session listens.
@@ -565,6 +579,7 @@ fn build_shared(config: &SimConfig) -> Result<Shared, SimError> {
         ws_drop,
         ws_idle_timeout: config.ws_idle_timeout,
         ws_status_interval: config.ws_status_interval,
+        exchange_requests: Mutex::new(BTreeMap::new()),
         state_file: config.state_file.clone(),
     })
 }

@@ -10,7 +10,13 @@
 //! once the just-closed candle is in the database, the cycle runs
 //! (`crate::cycle`). The trader row is re-read every turn and right before
 //! every LIVE order, and the ARM proof is built from it: a disarm takes
-//! effect at once. A heartbeat task writes `traders.last_heartbeat_at`.
+//! effect at once. Only a create needs the proof (FIX-8): a LIVE trader that
+//! was never armed (no order on record) sends no request to any order
+//! endpoint at all; one that has orders on record still reconciles, watches
+//! them and records their fills without the proof, and on a DISARM it cancels its resting entries and places nothing
+//! (exits included) until armed again, saying so in a WARN event that names
+//! the positions left unmanaged. A heartbeat task writes
+//! `traders.last_heartbeat_at`.
 //!
 //! Stop: SIGTERM (or Ctrl-C) is only looked at between steps, so no order is
 //! ever left half-placed; open orders are then cancelled and recorded.
@@ -19,7 +25,9 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use domain::{AlertLevel, Armed, Market, Mode, RunState, TraderId};
+use domain::{
+    AlertLevel, Armed, Market, Mode, ModelStage, ModelVersionId, RiskProfile, RunState, TraderId,
+};
 use execution::{LiveConfig, LiveExecutor, OrderExecutor, PaperConfig, PaperExecutor};
 use notify::{LogNotifier, SharedNotifier, TelegramConfig, TelegramNotifier};
 use risk::{GuardEvent, GuardSnapshot, KillCause, KillSwitch, RuntimeGuard};
@@ -38,7 +46,7 @@ use upbit::{
 };
 
 use crate::{
-    clock,
+    ai, clock,
     config::{ClockSource, Config},
     error::StepError,
     journal::Journal,
@@ -71,6 +79,12 @@ pub struct Trader {
     pub(crate) version_id: i64,
     /// The strategy version's number (1, 2, …) as operators see it.
     pub(crate) version_number: u32,
+    /// AI MODE: the model version run (chosen at start) and its stage then.
+    pub(crate) model: Option<(ModelVersionId, ModelStage)>,
+    /// This cycle's bandit weight (OPT-4), recorded in its signals.
+    pub(crate) bandit: Option<ai::BanditPick>,
+    /// An unusable bandit state was reported (once per process).
+    pub(crate) bandit_warned: bool,
     pub(crate) evaluator: Evaluator,
     pub(crate) market: MarketData,
     pub(crate) om: OrderManager,
@@ -78,7 +92,8 @@ pub struct Trader {
     pub(crate) guard: RuntimeGuard,
     pub(crate) paper: Option<Arc<PaperExecutor>>,
     pub(crate) scores: BTreeMap<Market, ScoreState>,
-    /// The exchange view was reconciled (LIVE needs ARM for that).
+    /// The exchange view was reconciled (reads only: no ARM needed). Done
+    /// at start, after a database outage and again when armed.
     pub(crate) reconciled: bool,
     /// Records and exchange disagree: no trading (CRITICAL raised).
     pub(crate) halted: Option<String>,
@@ -91,6 +106,13 @@ pub struct Trader {
     pub(crate) last_cycle: Option<DateTime<Utc>>,
     /// The guard state last written to `trader_safety_state`.
     pub(crate) safety_written: Option<SafetyState>,
+    /// LIVE: the armed state the loop last acted on (`None` before the
+    /// first turn); a change is a DISARM or an ARM, whoever re-read the row.
+    pub(crate) arm_seen: Option<bool>,
+    /// LIVE, not armed: the current unarmed period began with a DISARM
+    /// (rather than with a start before ARM).
+    pub(crate) disarmed: bool,
+    /// LIVE, not armed: the WARN/INFO event of this unarmed period is written.
     pub(crate) unarmed_noted: bool,
     /// Marks of the last cycle that read the books.
     pub(crate) last_marks: BTreeMap<Market, domain::Price>,
@@ -204,17 +226,7 @@ fn snapshot_from_row(s: &SafetyState) -> GuardSnapshot {
         day: s.trading_day,
         daily_loss: s.daily_loss,
         consecutive_losses: s.consecutive_losses,
-        kill_switch: if s.kill_switch {
-            KillSwitch::Tripped {
-                at: s.updated_at,
-                cause: KillCause::Manual {
-                    operator: "restored".to_owned(),
-                    reason: s.kill_reason.clone().unwrap_or_default(),
-                },
-            }
-        } else {
-            KillSwitch::Off
-        },
+        kill_switch: KillSwitch::restored(s.kill_switch, s.kill_reason.as_deref(), s.updated_at),
         blacklist: s.blacklist.clone(),
     }
 }
@@ -248,16 +260,48 @@ pub async fn run(cfg: Config, mut shutdown: watch::Receiver<bool>) -> anyhow::Re
         .await
         .context("failed to read the strategy")?
         .with_context(|| format!("strategy {} has no version", row.strategy_id))?;
-    let def =
+    let stored =
         StrategyDefinition::from_json(&version.definition.to_string()).with_context(|| {
             format!(
                 "strategy {} version {} is invalid",
                 row.strategy_id, version.version
             )
         })?;
-    let evaluator = Evaluator::with_builtin_modules(def).context("failed to build the strategy")?;
     let mode = row.state.mode;
     let now = clock.now();
+    let journal = Journal::new(store.clone(), id, &row.name, notifier(&cfg));
+    // AI MODE: the model version this mode may run, chosen once (FIX-12).
+    let model = if stored.risk_profile == RiskProfile::AiMode {
+        ai::load_model(&store, row.strategy_id, mode)
+            .await
+            .context("failed to read the model versions")?
+    } else {
+        None
+    };
+    let def = match &model {
+        None => stored,
+        Some(m) => match ai::apply_model(&stored, m) {
+            Ok(d) => d,
+            Err(e) => {
+                let msg = format!(
+                    "refusing to start: model version {} ({}) of strategy {} has invalid overrides: {e}",
+                    m.id, m.stage, row.strategy_id
+                );
+                // Awaited: the event is written before the process exits.
+                let _ = journal
+                    .event(
+                        now,
+                        EventLevel::Critical,
+                        "MODEL_INVALID",
+                        msg.clone(),
+                        json!({"model_version_id": m.id, "stage": m.stage, "field": e.field}),
+                    )
+                    .await;
+                bail!("{msg}");
+            }
+        },
+    };
+    let evaluator = Evaluator::with_builtin_modules(def).context("failed to build the strategy")?;
     if mode == Mode::Paper {
         // STAB-4: the version's 24 h PAPER protection starts with its first PAPER run.
         store
@@ -266,7 +310,6 @@ pub async fn run(cfg: Config, mut shutdown: watch::Receiver<bool>) -> anyhow::Re
             .await
             .context("failed to start the PAPER protection clock")?;
     }
-    let journal = Journal::new(store.clone(), id, &row.name, notifier(&cfg));
     let urls = UpbitUrls::new(&cfg.upbit_api_url, &cfg.upbit_ws_url)
         .context("UPBIT_API_URL / UPBIT_WS_URL")?;
     // Rate limits run on the wall clock, whatever time the trader follows.
@@ -352,6 +395,9 @@ pub async fn run(cfg: Config, mut shutdown: watch::Receiver<bool>) -> anyhow::Re
         mode,
         version_id: version.id,
         version_number: version.version,
+        model: model.as_ref().map(|m| (m.id, m.stage)),
+        bandit: None,
+        bandit_warned: false,
         evaluator,
         market,
         om,
@@ -366,6 +412,8 @@ pub async fn run(cfg: Config, mut shutdown: watch::Receiver<bool>) -> anyhow::Re
         backoff_level: 0,
         last_cycle: None,
         safety_written: None,
+        arm_seen: None,
+        disarmed: false,
         unarmed_noted: false,
         last_marks: BTreeMap::new(),
         ws,
@@ -411,6 +459,134 @@ impl Trader {
     /// True when orders may be sent at all (PAPER, or LIVE and armed).
     pub(crate) fn can_send(&self) -> bool {
         self.mode == Mode::Paper || self.armed().is_some()
+    }
+
+    /// True when this trader has any order in its records (then something
+    /// of its may rest or have filled on the exchange). A database error
+    /// counts as true: the reconciliation that follows reports it.
+    async fn has_order_on_record(&self) -> bool {
+        self.store
+            .orders()
+            .list(self.id, 1)
+            .await
+            .map_or(true, |o| !o.is_empty())
+    }
+
+    /// LIVE: acts on a change of the armed flag since the last turn (the
+    /// row may have been re-read by the loop or right before an order).
+    /// DISARM starts an unarmed period; ARM has the exchange view checked
+    /// again before the first create.
+    fn arm_transition(&mut self) {
+        if self.mode != Mode::Live {
+            return;
+        }
+        let armed = self.armed().is_some();
+        match (self.arm_seen, armed) {
+            (Some(true), false) => {
+                self.disarmed = true;
+                self.unarmed_noted = false;
+            }
+            (Some(false), true) => {
+                self.reconciled = false;
+                self.disarmed = false;
+                self.unarmed_noted = false;
+            }
+            _ => {}
+        }
+        self.arm_seen = Some(armed);
+    }
+
+    /// LIVE and not armed (FIX-8: no create request): resting entries are
+    /// withdrawn (a cancel needs no proof), fills of anything that filled
+    /// keep being recorded by the watch, and nothing is placed — exits
+    /// included — until armed again. The first turn of an unarmed period
+    /// says so, naming the positions left unmanaged.
+    async fn while_unarmed(&mut self, now: DateTime<Utc>) -> Result<(), StepError> {
+        if !self.reconciled {
+            return Ok(());
+        }
+        let mut fx = Effects::default();
+        let r = self.om.cancel_entries(&mut self.port, now, &mut fx).await;
+        self.after_effects(fx, now).await;
+        let cancelled = r?;
+        if self.unarmed_noted && cancelled.is_empty() {
+            return Ok(());
+        }
+        let lots: Vec<serde_json::Value> = self
+            .port
+            .lots
+            .iter()
+            .map(|(family, l)| {
+                json!({
+                    "family": family,
+                    "position_id": l.position_id,
+                    "market": l.market,
+                    "size": l.state.size,
+                    "avg_entry_price": l.state.avg_entry_price(),
+                    "stop": l.meta.stop,
+                })
+            })
+            .collect();
+        let named: Vec<String> = self
+            .port
+            .lots
+            .values()
+            .map(|l| format!("{} {}", l.market, l.state.size))
+            .collect();
+        let unmanaged = if named.is_empty() {
+            "no position is open".to_owned()
+        } else {
+            format!(
+                "positions left unmanaged while disarmed (no stop, take-profit or exit is placed): {}",
+                named.join(", ")
+            )
+        };
+        let ids: Vec<String> = cancelled.iter().map(ToString::to_string).collect();
+        let (level, kind, head) = if self.disarmed {
+            (
+                EventLevel::Warn,
+                "DISARMED",
+                "DISARMED: no order request is created until ARMED again (FIX-8)",
+            )
+        } else {
+            (
+                if named.is_empty() && ids.is_empty() {
+                    EventLevel::Info
+                } else {
+                    EventLevel::Warn
+                },
+                "NOT_ARMED",
+                "LIVE and not armed: no order request is created until it is ARMED (FIX-8)",
+            )
+        };
+        let msg = if self.unarmed_noted {
+            format!(
+                "not armed: {} resting entry order(s) cancelled ({}); {unmanaged}",
+                ids.len(),
+                ids.join(", ")
+            )
+        } else {
+            format!(
+                "{head}; {} resting entry order(s) cancelled{}; fills of orders already on the exchange are still recorded; {unmanaged}",
+                ids.len(),
+                if ids.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", ids.join(", "))
+                },
+            )
+        };
+        self.unarmed_noted = true;
+        self.journal
+            .note(
+                now,
+                level,
+                kind,
+                msg,
+                json!({"cancelled": ids, "unmanaged": lots}),
+            )
+            .await;
+        Ok(())
     }
 
     async fn startup(&mut self) -> anyhow::Result<()> {
@@ -462,11 +638,18 @@ impl Trader {
                 EventLevel::Info,
                 "TRADER_STARTED",
                 format!(
-                    "{} started in {} with strategy {} version {}, cash {} KRW, {} open lot(s)",
+                    "{} started in {} with strategy {} version {}{}, cash {} KRW, {} open lot(s)",
                     self.row.name,
                     self.mode,
                     self.evaluator.definition().name,
                     self.version_number,
+                    match self.model {
+                        Some((m, stage)) => format!(" and model version {m} ({stage})"),
+                        None if self.evaluator.definition().risk_profile == RiskProfile::AiMode => {
+                            " and no deployed model (the stored AI MODE numbers)".to_owned()
+                        }
+                        None => String::new(),
+                    },
                     self.port.cash.cash.get().round_dp(0),
                     self.port.lots.len()
                 ),
@@ -474,6 +657,8 @@ impl Trader {
                     "mode": self.mode,
                     "strategy_version": self.version_number,
                     "strategy_version_id": self.version_id,
+                    "model_version_id": self.model.map(|(m, _)| m),
+                    "model_stage": self.model.map(|(_, s)| s),
                 }),
             )
             .await;
@@ -504,7 +689,6 @@ impl Trader {
             .get(self.id)
             .await?
             .ok_or_else(|| StepError::Mismatch(format!("trader {} vanished", self.id)))?;
-        let was_armed = self.row.state.armed;
         self.row = row;
         if self.row.state.run != RunState::Running {
             return Ok(Some(Exit::Stopped(format!(
@@ -526,12 +710,6 @@ impl Trader {
             .map(|v| v.id);
         if latest != Some(self.version_id) {
             return Ok(Some(Exit::Recreate("a new strategy version".to_owned())));
-        }
-        if was_armed && !self.row.state.armed {
-            // Disarmed: no order endpoint is touched until armed again, and
-            // the exchange view is reconciled again then.
-            self.reconciled = false;
-            self.unarmed_noted = false;
         }
         Ok(None)
     }
@@ -612,29 +790,27 @@ impl Trader {
         if self.halted.is_some() {
             return None;
         }
-        if !self.can_send() {
-            if !self.unarmed_noted {
-                self.unarmed_noted = true;
-                self.journal
-                    .note(
-                        now,
-                        EventLevel::Info,
-                        "NOT_ARMED",
-                        "LIVE and not armed: no order request is sent until it is ARMED (FIX-8)",
-                        json!({}),
-                    )
-                    .await;
+        self.arm_transition();
+        if self.reconciled {
+            let mut fx = Effects::default();
+            let r = self.om.sync(&mut self.port, now, &mut fx).await;
+            self.after_effects(fx, now).await;
+            if let Err(e) = r {
+                self.on_error(e, now).await;
+                return None;
             }
-        } else if !self.reconciled {
-            let armed = self.armed();
-            match reconcile::reconcile_exchange(
-                &self.store,
-                &mut self.om,
-                &mut self.port,
-                armed,
-                now,
-            )
-            .await
+        } else if !self.can_send() && !self.has_order_on_record().await {
+            // LIVE, not armed, and no order was ever recorded: nothing of ours
+            // can be on the exchange (an order's intent is stored before it
+            // is sent), so no request at all reaches an order endpoint before
+            // ARM. The ARM transition has the exchange read before the first
+            // create.
+            self.reconciled = true;
+        } else {
+            // Reads only: a LIVE trader with orders on record reconciles
+            // whether or not it is armed (it must see fills of what rests).
+            match reconcile::reconcile_exchange(&self.store, &mut self.om, &mut self.port, now)
+                .await
             {
                 Ok(fx) => {
                     self.reconciled = true;
@@ -654,15 +830,12 @@ impl Trader {
                     return None;
                 }
             }
-        } else {
-            let mut fx = Effects::default();
-            let armed = self.armed();
-            let r = self.om.sync(armed, &mut self.port, now, &mut fx).await;
-            self.after_effects(fx, now).await;
-            if let Err(e) = r {
-                self.on_error(e, now).await;
-                return None;
-            }
+        }
+        if !self.can_send()
+            && let Err(e) = self.while_unarmed(now).await
+        {
+            self.on_error(e, now).await;
+            return None;
         }
         if let Some(boundary) = self.cycle_due(now).await {
             let started = std::time::Instant::now();
@@ -935,17 +1108,10 @@ impl Trader {
     async fn shutdown(&mut self, exit: &Exit) {
         let now = self.clock.now();
         let mut fx = Effects::default();
-        if self.halted.is_none()
-            && self.db_down_since.is_none()
-            && self.can_send()
-            && self.reconciled
-        {
-            // Nobody watches an order once we are gone: cancel and record them.
-            if let Err(e) = self
-                .om
-                .cancel_all(self.armed(), &mut self.port, now, &mut fx)
-                .await
-            {
+        if self.halted.is_none() && self.db_down_since.is_none() && self.reconciled {
+            // Nobody watches an order once we are gone: cancel and record
+            // them (a cancel needs no ARM proof).
+            if let Err(e) = self.om.cancel_all(&mut self.port, now, &mut fx).await {
                 tracing::warn!(error = %e, "failed to cancel open orders on shutdown");
             }
         }
@@ -1033,7 +1199,7 @@ impl Trader {
             KillSwitch::Tripped {
                 cause: KillCause::Manual { reason, .. },
                 ..
-            } => reason.to_ascii_lowercase().contains("liquidate"),
+            } => risk::asks_liquidation(reason),
             _ => false,
         }
     }

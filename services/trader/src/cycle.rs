@@ -24,10 +24,11 @@ use storage::{
 };
 use strategy::{
     Cycle, EntryInputs, EntryStyle, Evaluation, ExitAction, ExitContext, MarketSnapshot,
-    SignalRecord, decide_exit, screen, screener::minute_volatility,
+    ScoreSignal, SignalRecord, decide_exit, screen, screener::minute_volatility,
 };
 
 use crate::{
+    ai,
     app::Trader,
     error::StepError,
     market::RegimeView,
@@ -89,7 +90,18 @@ pub fn tranches(
 
 impl Trader {
     async fn signal(&self, rec: &SignalRecord) -> Result<(), StepError> {
-        let scores = serde_json::to_value(rec).unwrap_or_else(|_| json!({}));
+        let mut scores = serde_json::to_value(rec).unwrap_or_else(|_| json!({}));
+        // What the record alone does not say: the AI MODE model run and the
+        // bandit draw behind `bandit_weight` (the learning contract).
+        if let Some(o) = scores.as_object_mut() {
+            o.insert(
+                "model_version_id".to_owned(),
+                json!(self.model.map(|(m, _)| m)),
+            );
+            if let Some(b) = &self.bandit {
+                o.insert("bandit".to_owned(), json!(b));
+            }
+        }
         self.store
             .signals()
             .append(&NewSignal {
@@ -108,6 +120,48 @@ impl Trader {
             })
             .await?;
         Ok(())
+    }
+
+    /// OPT-4: the bandit weight of this trader's strategy in the current
+    /// regime for the cycle at `t` (see `crate::ai`). A stored posterior
+    /// that does not validate is reported once and weighs 1.
+    async fn bandit_pick(
+        &mut self,
+        regime: &RegimeView,
+        t: DateTime<Utc>,
+    ) -> Result<Option<ai::BanditPick>, StepError> {
+        let label = regime.present.then_some(regime.classification.label);
+        let strategy = self.row.strategy_id;
+        let state = match label {
+            Some(l) => {
+                self.store
+                    .bandit_states()
+                    .get(&ai::arm(strategy), l)
+                    .await?
+            }
+            None => None,
+        };
+        match ai::bandit_weight(self.id, strategy, label, state.as_ref(), t) {
+            Ok(p) => Ok(Some(p)),
+            Err(e) => {
+                if !self.bandit_warned {
+                    self.bandit_warned = true;
+                    self.journal
+                        .note(
+                            t,
+                            EventLevel::Warn,
+                            "BANDIT_STATE_INVALID",
+                            format!(
+                                "the bandit state of {} is unusable ({e}); its weight is 1 until it is fixed",
+                                ai::arm(strategy)
+                            ),
+                            json!({"arm": ai::arm(strategy), "regime": label}),
+                        )
+                        .await;
+                }
+                Ok(None)
+            }
+        }
     }
 
     /// The ARM proof right before an order (FIX-8): the row is re-read.
@@ -167,8 +221,17 @@ impl Trader {
             .await;
         }
 
+        // OPT-4: this cycle's bandit weight for the strategy in the regime.
+        let bandit = self.bandit_pick(&regime, t).await?;
+        let bandit_weight = bandit.as_ref().map(|b| b.weight);
+        self.bandit = bandit;
+
         // Screener input: listed markets with enough history, the most
-        // traded first, plus every held market.
+        // traded first. A first pass screens them on what the database
+        // says (traded value, volatility, warnings) with the book assumed to
+        // pass; the book filters (spread, depth) run in the second pass on
+        // the few that are about to trade, so order books are read only for
+        // those and for held markets, in one request.
         let need = self.evaluator.required_1m_candles();
         let held: BTreeSet<Market> = self.port.held().into_keys().collect();
         let mut ranked: Vec<(Market, f64)> = self
@@ -188,32 +251,32 @@ impl Trader {
         if self.backoff_until.is_some_and(|u| u > t) {
             ranked.clear();
         }
-        let mut look: BTreeSet<Market> = ranked
+        let snapshot = |m: &Market, v: f64, book: Option<&OrderBook>| {
+            let (spread, avg_depth5) = match book {
+                Some(b) => (
+                    b.spread().unwrap_or(f64::NAN),
+                    b.ask_depth_avg(risk::checks::DEPTH_LEVELS).to_f64_lossy(),
+                ),
+                // Not read yet: passes the book filters of the first pass.
+                None => (0.0, def.universe.min_avg_depth5_krw.max(1.0)),
+            };
+            MarketSnapshot {
+                market: m.clone(),
+                value_24h: v,
+                spread,
+                avg_depth5,
+                volatility: minute_volatility(&self.market.candles(m)),
+                warning: self.market.warned(m),
+            }
+        };
+        let first: Vec<MarketSnapshot> = ranked
             .iter()
             .take(def.universe.top_n * 2)
-            .map(|(m, _)| m.clone())
+            .map(|(m, v)| snapshot(m, *v, None))
             .collect();
-        look.extend(held.iter().cloned());
-        let look: Vec<Market> = look.into_iter().collect();
-        let books: BTreeMap<Market, OrderBook> = self.market.books(&look).await?;
-        let snaps: Vec<MarketSnapshot> = ranked
-            .iter()
-            .filter(|(m, _)| books.contains_key(m))
-            .map(|(m, v)| {
-                let b = &books[m];
-                MarketSnapshot {
-                    market: m.clone(),
-                    value_24h: *v,
-                    spread: b.spread().unwrap_or(f64::NAN),
-                    avg_depth5: b.ask_depth_avg(risk::checks::DEPTH_LEVELS).to_f64_lossy(),
-                    volatility: minute_volatility(&self.market.candles(m)),
-                    warning: self.market.warned(m),
-                }
-            })
-            .collect();
-        let screening = screen(&snaps, &def.universe);
+        let prescreen = screen(&first, &def.universe);
 
-        // Scores for candidates and held markets.
+        // Scores for the pre-screened markets and held markets.
         let leader = self
             .evaluator
             .signal_candles(&self.market.candles(&def.leader), t);
@@ -222,9 +285,9 @@ impl Trader {
             regime: regime.classification,
             regime_stale: regime.stale,
             leader_candles: (!leader.is_empty()).then_some(leader.as_slice()),
-            bandit_weight: None,
+            bandit_weight,
         };
-        let mut scored: BTreeSet<Market> = screening
+        let mut scored: BTreeSet<Market> = prescreen
             .candidates
             .iter()
             .map(|c| c.market.clone())
@@ -249,6 +312,32 @@ impl Trader {
             .map(|(m, r)| (m.clone(), r.as_slice()))
             .collect();
         let clusters = Clusters::build(&series, params.corr_high);
+
+        // About to trade: pre-screened markets whose final score says ENTRY
+        // (what `decide_entry` acts on), when orders can be sent at all and
+        // no buy is open there.
+        let entering = self.can_send();
+        let trading: Vec<(Market, f64)> = prescreen
+            .candidates
+            .iter()
+            .filter(|_| entering)
+            .filter(|c| !self.om.has_open(&c.market, Side::Bid))
+            .filter(|c| {
+                evals
+                    .get(&c.market)
+                    .is_some_and(|e| e.signal() == ScoreSignal::Entry)
+            })
+            .map(|c| (c.market.clone(), c.value_24h))
+            .collect();
+        let mut look: BTreeSet<Market> = trading.iter().map(|(m, _)| m.clone()).collect();
+        look.extend(held.iter().cloned());
+        let look: Vec<Market> = look.into_iter().collect();
+        let books: BTreeMap<Market, OrderBook> = self.market.books(&look).await?;
+        let second: Vec<MarketSnapshot> = trading
+            .iter()
+            .filter_map(|(m, v)| books.get(m).map(|b| snapshot(m, *v, Some(b))))
+            .collect();
+        let screening = screen(&second, &def.universe);
 
         // Marks and equity.
         let marks = self.marks(&books, &held);

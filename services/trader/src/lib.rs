@@ -5,6 +5,8 @@
 //! per-minute pipeline, `orders` for order handling (EXE-1), `portfolio`
 //! for the per-trader sub-ledger and `reconcile` for crash safety.
 
+/// AI MODE's model choice and the per-cycle bandit weight (OPT-4).
+pub mod ai;
 /// Start-up, the main loop, the heartbeat and graceful shutdown.
 pub mod app;
 /// A clock that follows the Upbit simulator's clock.

@@ -14,7 +14,7 @@ async fn main() -> anyhow::Result<()> {
         // The loop may already be gone; then there is nobody to tell.
         let _ = stop_tx.send(true);
     });
-    let exit = trader::run(config, stop_rx).await?;
+    let exit = Box::pin(trader::run(config, stop_rx)).await?;
     tracing::info!(?exit, "trader finished");
     Ok(())
 }

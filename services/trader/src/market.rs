@@ -1,8 +1,9 @@
 //! Market data for one cycle. Candles and the regime come from the database
 //! (the trainer's collector writes them once per deployment; a trader never
-//! polls quotation REST for candles). The market list with its warning
-//! flags (every 10 minutes) and the order books of the markets a cycle
-//! looks at come from `UPBIT_API_URL`.
+//! polls quotation REST for candles; all markets' new candles are one
+//! statement). The market list with its warning flags (every 10 minutes) and
+//! the order books of the markets a cycle is about to trade or holds (one
+//! request) come from `UPBIT_API_URL`.
 //!
 //! Each market keeps a rolling window of completed 1-minute candles (what
 //! the strategy needs) plus one number per minute for the 24 h traded value,
@@ -15,15 +16,20 @@ use domain::{Market, RegimeLabel};
 use indicators::Candle;
 use regime::{Classification, StalenessPolicy, staleness::freshness};
 use risk::{BookLevel, OrderBook};
-use storage::{StorageError, Store, market_data::CandleInterval, regimes::StoredRegime};
+use storage::{
+    StorageError, Store,
+    market_data::{CandleInterval, RANGE_MANY_MARKETS, RANGE_MANY_MAX_ROWS},
+    regimes::StoredRegime,
+};
 use upbit::{MarketListing, Orderbook, UpbitClient, UpbitError};
 
 /// Minutes in the 24 h value window.
 const DAY_MINUTES: usize = 1440;
 /// How often the market list is re-read.
 const LISTING_EVERY: Duration = Duration::minutes(10);
-/// Markets per order-book request.
-const BOOK_CHUNK: usize = 40;
+/// Markets per order-book request (a cycle reads the books of the markets
+/// about to trade and the held ones: one request in practice).
+const BOOK_CHUNK: usize = 100;
 /// Levels read per order book.
 const BOOK_LEVELS: u8 = 15;
 
@@ -158,36 +164,53 @@ impl MarketData {
             .is_some_and(|l| l.warning || l.has_caution())
     }
 
-    /// Brings every listed market's candles up to `now` (completed candles only).
+    /// Brings every listed market's candles up to `now` (completed candles
+    /// only): one statement per 500 markets ([`storage::market_data::Candles::range_many`]) —
+    /// the markets seen before from their newest candle on, new ones over
+    /// the whole window.
     pub async fn refresh_candles(
         &mut self,
         store: &Store,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        let keep = self.window.max(DAY_MINUTES);
-        for market in self.markets() {
-            let s = self.series.entry(market.clone()).or_default();
-            let rows = match s.last {
-                None => {
+        let keep = i64::try_from(self.window.max(DAY_MINUTES)).unwrap_or(i64::MAX);
+        let markets = self.markets();
+        let (known, fresh): (Vec<Market>, Vec<Market>) = markets
+            .into_iter()
+            .partition(|m| self.series.get(m).is_some_and(|s| s.last.is_some()));
+        let mut reads: Vec<(Vec<Market>, DateTime<Utc>)> = Vec::new();
+        if !fresh.is_empty() {
+            reads.push((fresh, now - Duration::minutes(keep)));
+        }
+        let since = known
+            .iter()
+            .filter_map(|m| self.series.get(m).and_then(|s| s.last))
+            .min();
+        if let Some(since) = since {
+            // A long gap (the database was down) reads at most the window.
+            reads.push((known, since.max(now - Duration::minutes(keep))));
+        }
+        let mut rows = Vec::new();
+        for (markets, from) in reads {
+            // Markets per statement: at most 500, and never more candles
+            // than one `range_many` returns (one per minute per market).
+            let minutes = usize::try_from((now - from).num_minutes().max(1)).unwrap_or(usize::MAX);
+            let per =
+                (RANGE_MANY_MAX_ROWS / minutes.saturating_add(1)).clamp(1, RANGE_MANY_MARKETS);
+            for chunk in markets.chunks(per) {
+                rows.extend(
                     store
                         .candles()
-                        .latest(
-                            &market,
-                            CandleInterval::M1,
-                            u32::try_from(keep).unwrap_or(u32::MAX),
-                        )
-                        .await?
-                }
-                Some(last) => {
-                    store
-                        .candles()
-                        .range(&market, CandleInterval::M1, last, now, 2000)
-                        .await?
-                }
-            };
-            for r in rows.iter().filter(|c| c.ts + Duration::minutes(1) <= now) {
-                s.push(to_candle(r), self.window);
+                        .range_many(chunk, CandleInterval::M1, from, now)
+                        .await?,
+                );
             }
+        }
+        for r in rows.iter().filter(|c| c.ts + Duration::minutes(1) <= now) {
+            self.series
+                .entry(r.market.clone())
+                .or_default()
+                .push(to_candle(r), self.window);
         }
         Ok(())
     }

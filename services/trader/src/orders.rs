@@ -441,7 +441,7 @@ impl OrderManager {
                 self.record(port, &id, &exec, now, fx).await?;
                 if self.open.contains_key(&id) && (exec.trades.is_none() || !exec.is_final()) {
                     // The create answer predates matching: read the fills now.
-                    self.refresh(armed, port, &id, now, fx).await?;
+                    self.refresh(port, &id, now, fx).await?;
                 }
                 Ok(AttemptOutcome::Placed)
             }
@@ -489,13 +489,12 @@ impl OrderManager {
     /// Reads one watched order from the exchange and records what changed.
     async fn refresh(
         &mut self,
-        armed: Option<Armed>,
         port: &mut Portfolio,
         id: &OrderIdentifier,
         now: DateTime<Utc>,
         fx: &mut Effects,
     ) -> Result<(), StepError> {
-        match self.executor.fetch(armed, id).await {
+        match self.executor.fetch(id).await {
             Ok(Some(exec)) => {
                 fx.exchange_ok = true;
                 self.record(port, id, &exec, now, fx).await
@@ -714,17 +713,17 @@ impl OrderManager {
     }
 
     /// Watches every open order once: records fills, cancels entries past
-    /// their deadline, settles unknown outcomes.
+    /// their deadline, settles unknown outcomes. Reads and cancels need no
+    /// ARM proof, so this runs whether or not a LIVE trader is armed.
     pub async fn sync(
         &mut self,
-        armed: Option<Armed>,
         port: &mut Portfolio,
         now: DateTime<Utc>,
         fx: &mut Effects,
     ) -> Result<(), StepError> {
         let ids: Vec<OrderIdentifier> = self.open.keys().cloned().collect();
         for id in ids {
-            self.refresh(armed, port, &id, now, fx).await?;
+            self.refresh(port, &id, now, fx).await?;
             let Some(t) = self.open.get(&id) else {
                 continue;
             };
@@ -732,7 +731,7 @@ impl OrderManager {
                 && t.record.status != OrderStatus::Intent
                 && t.cancel_requested.is_none_or(|c| now - c >= CANCEL_REPEAT);
             if due {
-                self.cancel(armed, port, &id, now, fx).await?;
+                self.cancel(port, &id, now, fx).await?;
             }
         }
         Ok(())
@@ -741,7 +740,6 @@ impl OrderManager {
     /// Cancels one open order and records the answer.
     pub async fn cancel(
         &mut self,
-        armed: Option<Armed>,
         port: &mut Portfolio,
         id: &OrderIdentifier,
         now: DateTime<Utc>,
@@ -750,11 +748,11 @@ impl OrderManager {
         if let Some(t) = self.open.get_mut(id) {
             t.cancel_requested = Some(now);
         }
-        match self.executor.cancel(armed, id).await {
+        match self.executor.cancel(id).await {
             Ok(_) | Err(ExecError::NotFound { .. }) => {
                 fx.exchange_ok = true;
                 // The answer is the pre-cancel view; read the outcome.
-                self.refresh(armed, port, id, now, fx).await
+                self.refresh(port, id, now, fx).await
             }
             Err(e) => {
                 if e.is_exchange_failure() {
@@ -769,10 +767,36 @@ impl OrderManager {
         }
     }
 
+    /// Cancels every resting entry (a LIVE trader that is not armed: FIX-8
+    /// lets it withdraw, never add). Intents are left to the watch (their
+    /// outcome is looked up first); a cancel already requested is repeated
+    /// after [`CANCEL_REPEAT`]. Returns the orders cancelled for the first time.
+    pub async fn cancel_entries(
+        &mut self,
+        port: &mut Portfolio,
+        now: DateTime<Utc>,
+        fx: &mut Effects,
+    ) -> Result<Vec<OrderIdentifier>, StepError> {
+        let due: Vec<(OrderIdentifier, bool)> = self
+            .open
+            .iter()
+            .filter(|(_, t)| t.record.side == Side::Bid && t.record.status != OrderStatus::Intent)
+            .filter(|(_, t)| t.cancel_requested.is_none_or(|c| now - c >= CANCEL_REPEAT))
+            .map(|(k, t)| (k.clone(), t.cancel_requested.is_none()))
+            .collect();
+        let mut first = Vec::new();
+        for (id, is_first) in due {
+            self.cancel(port, &id, now, fx).await?;
+            if is_first {
+                first.push(id);
+            }
+        }
+        Ok(first)
+    }
+
     /// Cancels every open order (graceful shutdown, kill switch).
     pub async fn cancel_all(
         &mut self,
-        armed: Option<Armed>,
         port: &mut Portfolio,
         now: DateTime<Utc>,
         fx: &mut Effects,
@@ -784,7 +808,7 @@ impl OrderManager {
             .map(|(k, _)| k.clone())
             .collect();
         for id in ids {
-            self.cancel(armed, port, &id, now, fx).await?;
+            self.cancel(port, &id, now, fx).await?;
         }
         Ok(())
     }

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use domain::{Armed, Krw, Mode, TraderId};
+use domain::{Krw, Mode, TraderId};
 use execution::{ExecOrder, ExecTrade, PaperExecutor};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -146,17 +146,16 @@ pub async fn reconcile_exchange(
     store: &Store,
     om: &mut OrderManager,
     port: &mut Portfolio,
-    armed: Option<Armed>,
     now: DateTime<Utc>,
 ) -> Result<Effects, StepError> {
     let mut fx = Effects::default();
-    om.sync(armed, port, now, &mut fx).await?;
+    om.sync(port, now, &mut fx).await?;
     if om.executor().mode() == Mode::Paper {
         return Ok(fx);
     }
     let prefix = om.prefix().to_owned();
     let ex = om.executor().clone();
-    let open = ex.open_orders(armed, &prefix).await?;
+    let open = ex.open_orders(&prefix).await?;
     for o in &open {
         match store.orders().get_by_identifier(&o.identifier).await? {
             None => {
@@ -189,7 +188,7 @@ pub async fn reconcile_exchange(
     if let Some(newest) = newest {
         let since =
             (newest - Duration::hours(1)).max(now - Duration::days(7) + Duration::minutes(5));
-        let closed = ex.closed_orders(armed, &prefix, since).await?;
+        let closed = ex.closed_orders(&prefix, since).await?;
         for o in &closed {
             let Some(r) = store.orders().get_by_identifier(&o.identifier).await? else {
                 return Err(StepError::Mismatch(format!(
@@ -206,7 +205,7 @@ pub async fn reconcile_exchange(
         }
     }
     // Balances: the account must hold at least our lots of each coin.
-    let balances = ex.balances(armed).await?;
+    let balances = ex.balances().await?;
     let by_currency: BTreeMap<String, Decimal> = balances
         .iter()
         .map(|b| (b.currency.as_str().to_owned(), b.total()))

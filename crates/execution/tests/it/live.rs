@@ -1,5 +1,6 @@
-//! The LIVE executor against the simulator: FIX-8 (no `Armed`, no request to
-//! any order endpoint — counted by the simulator), an answer lost after the
+//! The LIVE executor against the simulator: FIX-8 (no `Armed`, no create
+//! request — counted by the simulator; reads and cancels need only the
+//! credential), an answer lost after the
 //! order was created is found by its identifier (never placed twice), a
 //! failed create is classified as creating nothing, and the read/cancel
 //! calls the trader's reconciliation uses.
@@ -116,8 +117,14 @@ fn armed() -> domain::Armed {
         .unwrap()
 }
 
+/// Create attempts the simulator logged (`POST /v1/orders`, `/v1/orders/test`,
+/// `/v1/orders/cancel_and_new`).
+async fn creates(h: &SimHandle) -> Vec<Value> {
+    admin(h, "/orders", None).await.as_array().unwrap().clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_arm_no_request_reaches_an_order_endpoint() {
+async fn without_arm_no_create_request_reaches_the_exchange() {
     let h = sim().await;
     let ex = executor(&h, Duration::from_secs(5));
     let (_, bid) = best(&h);
@@ -127,30 +134,9 @@ async fn without_arm_no_request_reaches_an_order_endpoint() {
         .await
         .unwrap_err();
     assert!(matches!(err, ExecError::NotArmed), "{err}");
-    assert!(matches!(
-        ex.fetch(None, &id).await,
-        Err(ExecError::NotArmed)
-    ));
-    assert!(matches!(
-        ex.cancel(None, &id).await,
-        Err(ExecError::NotArmed)
-    ));
-    assert!(matches!(
-        ex.open_orders(None, "t9-").await,
-        Err(ExecError::NotArmed)
-    ));
-    assert!(matches!(
-        ex.closed_orders(
-            None,
-            "t9-",
-            Utc.with_ymd_and_hms(2025, 9, 1, 0, 0, 0).single().unwrap()
-        )
-        .await,
-        Err(ExecError::NotArmed)
-    ));
-    assert!(matches!(ex.balances(None).await, Err(ExecError::NotArmed)));
+    assert!(err.nothing_created() && !err.is_retryable());
     // The simulator saw no create attempt and holds no order.
-    assert_eq!(admin(&h, "/orders", None).await, json!([]));
+    assert_eq!(creates(&h).await, Vec::<Value>::new());
     assert!(h.shared().world().engine.orders().is_empty());
     // Only a LIVE, armed (not removed) state yields the proof.
     for (run, mode, arm) in [
@@ -160,6 +146,15 @@ async fn without_arm_no_request_reaches_an_order_endpoint() {
     ] {
         assert!(TraderState::restore(run, mode, arm).armed_proof().is_none());
     }
+    // Reads need only the credential: a trader that is not armed still sees
+    // what it has on the exchange.
+    assert!(ex.fetch(&id).await.unwrap().is_none());
+    assert!(ex.open_orders("t9-").await.unwrap().is_empty());
+    let since = Utc.with_ymd_and_hms(2025, 9, 1, 0, 0, 0).single().unwrap();
+    assert!(ex.closed_orders("t9-", since).await.unwrap().is_empty());
+    let bal = ex.balances().await.unwrap();
+    assert!(bal.iter().any(|b| b.currency.as_str() == "XRP"));
+    assert_eq!(creates(&h).await.len(), 0, "reads are not creates");
     // With the proof the same order goes through, once.
     let o = ex
         .submit(
@@ -170,10 +165,16 @@ async fn without_arm_no_request_reaches_an_order_endpoint() {
         .unwrap();
     assert_eq!(o.identifier, id);
     assert_eq!(o.state, OrderState::Wait);
-    assert_eq!(
-        admin(&h, "/orders", None).await.as_array().unwrap().len(),
-        1
-    );
+    assert_eq!(creates(&h).await.len(), 1);
+    // A cancel needs no proof either (it never adds exposure), and is not a create.
+    let seen = ex.open_orders("t9-").await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].identifier, id);
+    ex.cancel(&id).await.unwrap();
+    let c = ex.fetch(&id).await.unwrap().unwrap();
+    assert_eq!(c.state, OrderState::Cancel);
+    assert!(ex.open_orders("t9-").await.unwrap().is_empty());
+    assert_eq!(creates(&h).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,29 +287,29 @@ async fn reads_and_cancels_for_reconciliation() {
         )
         .await
         .unwrap();
-    let got = ex.fetch(Some(a), &ioc.identifier).await.unwrap().unwrap();
+    let got = ex.fetch(&ioc.identifier).await.unwrap().unwrap();
     assert!(got.is_final());
     let trades = got.trades.as_ref().unwrap();
     let sum = trades.iter().fold(Volume::ZERO, |acc, t| acc + t.volume);
     assert_eq!(sum, got.executed_volume);
-    let open = ex.open_orders(Some(a), "t9-live-").await.unwrap();
+    let open = ex.open_orders("t9-live-").await.unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].identifier, ident(50));
     // Orders of other prefixes are not ours.
-    assert!(ex.open_orders(Some(a), "t10-").await.unwrap().is_empty());
-    ex.cancel(Some(a), &ident(50)).await.unwrap();
-    let c = ex.fetch(Some(a), &ident(50)).await.unwrap().unwrap();
+    assert!(ex.open_orders("t10-").await.unwrap().is_empty());
+    ex.cancel(&ident(50)).await.unwrap();
+    let c = ex.fetch(&ident(50)).await.unwrap().unwrap();
     assert_eq!(c.state, OrderState::Cancel);
     assert!(matches!(
-        ex.cancel(Some(a), &ident(50)).await,
+        ex.cancel(&ident(50)).await,
         Err(ExecError::NotFound { .. })
     ));
-    assert!(ex.fetch(Some(a), &ident(99)).await.unwrap().is_none());
+    assert!(ex.fetch(&ident(99)).await.unwrap().is_none());
     let closed = ex
-        .closed_orders(Some(a), "t9-live-", h.now() - chrono::Duration::hours(1))
+        .closed_orders("t9-live-", h.now() - chrono::Duration::hours(1))
         .await
         .unwrap();
     assert_eq!(closed.len(), 2);
-    let bal = ex.balances(Some(a)).await.unwrap();
+    let bal = ex.balances().await.unwrap();
     assert!(bal.iter().any(|b| b.currency.as_str() == "XRP"));
 }

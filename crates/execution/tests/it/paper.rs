@@ -170,7 +170,7 @@ async fn resting_orders_fill_from_the_simulators_prints() {
     for _ in 0..240 {
         let now = h.step(chrono::Duration::minutes(1)).unwrap();
         clock.set(now);
-        let o = ex.fetch(None, &ident(3)).await.unwrap().unwrap();
+        let o = ex.fetch(&ident(3)).await.unwrap().unwrap();
         if !o.executed_volume.is_zero() {
             done = Some(o);
             break;
@@ -201,9 +201,9 @@ async fn resting_orders_fill_from_the_simulators_prints() {
     }
     // Cancel what is left (if anything) and see it final.
     if o.state == OrderState::Wait {
-        let c = ex.cancel(None, &ident(3)).await.unwrap();
+        let c = ex.cancel(&ident(3)).await.unwrap();
         assert_eq!(c.state, OrderState::Cancel);
     }
-    assert!(ex.open_orders(None, "t4-pp-").await.unwrap().is_empty());
+    assert!(ex.open_orders("t4-pp-").await.unwrap().is_empty());
     assert!(h.shared().world().engine.orders().is_empty());
 }

@@ -405,3 +405,19 @@ fn snapshot_restores_loss_count_kill_switch_and_blacklist() {
     let restored = RuntimeGuard::restore(streak.snapshot(), krw(10_000_000), later, &p);
     assert!(!restored.entries_allowed(later, &p));
 }
+
+#[test]
+fn only_the_exact_mark_asks_for_liquidation() {
+    assert!(asks_liquidation(&format!(
+        "tripped by admin from the dashboard{LIQUIDATE_MARK}"
+    )));
+    for reason in [
+        "tripped by liquidator from the dashboard; open positions are kept",
+        "liquidate",
+        "operator: LIQUIDATE everything",
+        "; liquidate every open position, later",
+        "",
+    ] {
+        assert!(!asks_liquidation(reason), "{reason:?}");
+    }
+}

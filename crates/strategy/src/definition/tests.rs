@@ -178,6 +178,46 @@ fn ai_mode_overrides() {
 }
 
 #[test]
+fn overrides_apply_on_top_of_a_stored_definition() {
+    // A stored AI_MODE strategy with numbers of its own: the model's
+    // overrides replace only what they name.
+    let mut stored = StrategyDefinition::ai_mode(&StrategyOverrides::default()).unwrap();
+    stored.universe.min_value_24h_krw = 1e8;
+    stored.execution.split_entries = 2;
+    stored.risk.consecutive_loss_limit = 9;
+    stored.validate().unwrap();
+    let o: StrategyOverrides = serde_json::from_str(
+        r#"{"entry_threshold": 61, "exit_threshold": 30, "risk": {"risk_per_trade": "0.006"}}"#,
+    )
+    .unwrap();
+    let d = stored.with_overrides(&o).unwrap();
+    assert!((d.thresholds.entry - 61.0).abs() < 1e-12);
+    assert!((d.thresholds.exit - 30.0).abs() < 1e-12);
+    assert!((d.universe.min_value_24h_krw - 1e8).abs() < 1e-3);
+    assert_eq!(d.execution.split_entries, 2);
+    assert_eq!(d.risk.consecutive_loss_limit, 9);
+    assert_eq!(d.risk.risk_per_trade, rust_decimal::Decimal::new(6, 3));
+    assert_eq!(
+        stored
+            .with_overrides(&StrategyOverrides::default())
+            .unwrap(),
+        stored
+    );
+    // Invalid results name the field.
+    let o: StrategyOverrides = serde_json::from_str(r#"{"entry_threshold": 20}"#).unwrap();
+    assert_eq!(
+        stored.with_overrides(&o).unwrap_err().field,
+        "thresholds.exit"
+    );
+    let o: StrategyOverrides =
+        serde_json::from_str(r#"{"risk": {"risk_multiplier": "9"}}"#).unwrap();
+    assert_eq!(
+        stored.with_overrides(&o).unwrap_err().field,
+        "risk.risk_multiplier"
+    );
+}
+
+#[test]
 fn execution_rules_are_optional_and_validated() {
     // A stored definition without the `execution` section reads as the defaults.
     let d = StrategyDefinition::builtin(RiskProfile::Standard);

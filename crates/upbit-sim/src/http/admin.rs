@@ -1,5 +1,6 @@
 //! The admin API under `/_sim/` (never on Upbit's paths): accounts, the log
-//! of every create attempt, the clock, fault injection, market flags, health.
+//! of every create attempt, every Exchange API request counted by endpoint,
+//! the clock, fault injection, market flags, health.
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/health", get(health))
         .route("/accounts", post(upsert_account).get(list_accounts))
         .route("/orders", get(orders))
+        .route("/requests", get(requests))
         .route("/clock", post(set_clock).get(get_clock))
         .route("/faults", post(set_faults).get(get_faults))
         .route("/markets/{market}", post(set_market))
@@ -112,6 +114,12 @@ async fn list_accounts(State(sh): State<Arc<Shared>>) -> Response {
 async fn orders(State(sh): State<Arc<Shared>>) -> Response {
     let w = sh.world();
     Json(json!(w.order_log)).into_response()
+}
+
+/// Every Exchange API request received, by `METHOD /path`
+/// (`{"GET /v1/orders/open": 3, …}`): reads, creates and cancels alike.
+async fn requests(State(sh): State<Arc<Shared>>) -> Response {
+    Json(json!(sh.exchange_requests())).into_response()
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,5 +1,6 @@
 //! The admin API under `/_sim/`: accounts (validation naming the field, no
-//! secrets returned), the log of every create attempt, the clock, fault
+//! secrets returned), the log of every create attempt, the count of every
+//! Exchange API request by endpoint, the clock, fault
 //! injection (latency, 5xx, 429s, delayed fills and cancels), market flags
 //! and health.
 
@@ -202,6 +203,24 @@ async fn the_order_log_records_every_create_attempt() {
         "the claimed key of a refused token"
     );
     assert_eq!(entries[3]["endpoint"], "POST /v1/orders/test");
+
+    // Every Exchange API request is counted by endpoint — reads, refused and
+    // unauthenticated ones too; Quotation requests (the orderbook) are not.
+    let counts = sim.admin(Method::GET, "/requests", None).await;
+    assert_eq!(counts.status, StatusCode::OK);
+    assert_eq!(
+        counts.body,
+        json!({
+            "GET /v1/orders/open": 1,
+            "POST /v1/orders": 3,
+            "POST /v1/orders/test": 1,
+        })
+    );
+    sim.private(&k, Method::DELETE, "/v1/order", &[("identifier", "log-1")])
+        .await;
+    let counts = sim.admin(Method::GET, "/requests", None).await;
+    assert_eq!(counts.body["DELETE /v1/order"], 1);
+    assert_eq!(counts.body["POST /v1/orders"], 3);
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
     reason = "test code: fail loudly with the value that was wrong"
 )]
 
+mod ai;
 mod arm;
 mod checks;
 mod crash;

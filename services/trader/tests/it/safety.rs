@@ -62,7 +62,7 @@ async fn kill_switch_liquidates_persists_and_needs_a_manual_resume() {
             .unwrap()
             .unwrap_or_else(|| SafetyState::new(id, w.now.date_naive(), w.now));
     state.kill_switch = true;
-    state.kill_reason = Some("operator: liquidate everything".to_owned());
+    state.kill_reason = Some(format!("tripped by an operator{}", risk::LIQUIDATE_MARK));
     w.db.store.safety().put(&state).await.unwrap();
     let tripped = w.now;
     minutes(&mut w, id, 5, &p).await;

@@ -512,6 +512,16 @@ impl World {
 
     /// Create attempts the simulator received (`/_sim/orders`), optionally
     /// only those whose identifier starts with `prefix`.
+    /// Every Exchange API request the simulator received, by `METHOD /path`.
+    pub(crate) async fn exchange_requests(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/_sim/requests", self.sim.base_url()))
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    }
+
     pub(crate) async fn create_attempts(&self) -> Vec<serde_json::Value> {
         reqwest::get(format!("{}/_sim/orders", self.sim.base_url()))
             .await
