@@ -21,6 +21,8 @@ pub const API_LISTEN: &str = "API_LISTEN";
 pub const ADMIN_PASSWORD: &str = "ADMIN_PASSWORD";
 /// Directory of the built web UI that the dashboard-api serves.
 pub const WEB_DIR: &str = "WEB_DIR";
+/// Mark the session cookie `Secure` (`true` when the UI is served over HTTPS).
+pub const COOKIE_SECURE: &str = "COOKIE_SECURE";
 /// Trader runtime backend: `process` (local child processes) or `docker`.
 pub const TRADER_RUNTIME: &str = "TRADER_RUNTIME";
 /// Docker image used for trader containers.
@@ -55,6 +57,7 @@ pub const ALL: &[&str] = &[
     API_LISTEN,
     ADMIN_PASSWORD,
     WEB_DIR,
+    COOKIE_SECURE,
     TRADER_RUNTIME,
     TRADER_IMAGE,
     TRADER_NETWORK,

@@ -161,6 +161,32 @@ impl<'a> Events<'a> {
         })
     }
 
+    /// One trader's newest `limit` events of the given kinds, newest first
+    /// (e.g. when its kill switch last tripped). No kinds: nothing.
+    pub async fn latest_of_kinds(
+        &self,
+        trader: TraderId,
+        kinds: &[&str],
+        limit: u32,
+    ) -> Result<Vec<Event>, StorageError> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; kinds.len()].join(", ");
+        let sql = format!(
+            "SELECT id, ts, trader_id, level, kind, message, data FROM events \
+             WHERE trader_id = ? AND kind IN ({marks}) ORDER BY id DESC LIMIT ?"
+        );
+        on_pool!(self.store, |pool, _d| {
+            let mut q = sqlx::query(&sql).bind(trader.get());
+            for k in kinds {
+                q = q.bind(*k);
+            }
+            let rows = q.bind(codec::page(limit)).fetch_all(pool).await?;
+            rows.iter().map(event_from_row).collect()
+        })
+    }
+
     /// The newest `n` events, oldest first (the log's initial screen).
     pub async fn latest(&self, n: u32) -> Result<Vec<Event>, StorageError> {
         let mut out: Vec<Event> = on_pool!(self.store, |pool, _d| {

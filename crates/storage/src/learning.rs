@@ -773,16 +773,7 @@ impl<'a> ScanRuns<'a> {
     ) -> Result<(i64, Vec<i64>), StorageError> {
         let data = codec::json("data", &run.data)?;
         let trader = run.trader_id.map(TraderId::get);
-        let encoded = snapshots
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                Ok::<_, ValidationError>((
-                    json_object(&format!("snapshots[{i}].features"), &s.features)?,
-                    codec::opt_finite(&format!("snapshots[{i}].score"), s.score)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let encoded = encode_snapshots(snapshots)?;
         on_pool!(self.store, |pool, _d| {
             let mut tx = pool.begin_write().await?;
             let run_id = sqlx::query(INSERT_SCAN)
@@ -841,6 +832,23 @@ macro_rules! feature_cols {
         "id, scan_run_id, market, ts, features, score, label_ret_60m, label_ret_240m, \
          label_mfe_240m, label_mae_240m, label_dd_240m, labelled_at"
     };
+}
+
+/// The stored form of each snapshot's features and score, validated before
+/// anything is written; a bad one is named as `snapshots[i].field`.
+fn encode_snapshots(
+    snapshots: &[NewFeatureSnapshot],
+) -> Result<Vec<(String, Option<f64>)>, ValidationError> {
+    snapshots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            Ok((
+                json_object(&format!("snapshots[{i}].features"), &s.features)?,
+                codec::opt_finite(&format!("snapshots[{i}].score"), s.score)?,
+            ))
+        })
+        .collect()
 }
 
 const INSERT_FEATURE: &str = "INSERT INTO feature_snapshots (scan_run_id, market, ts, features, \
@@ -961,16 +969,7 @@ impl<'a> FeatureSnapshots<'a> {
         &self,
         snapshots: &[NewFeatureSnapshot],
     ) -> Result<Vec<i64>, StorageError> {
-        let encoded = snapshots
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                Ok::<_, ValidationError>((
-                    json_object(&format!("snapshots[{i}].features"), &s.features)?,
-                    codec::opt_finite(&format!("snapshots[{i}].score"), s.score)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let encoded = encode_snapshots(snapshots)?;
         on_pool!(self.store, |pool, _d| {
             let mut tx = pool.begin_write().await?;
             let mut ids = Vec::with_capacity(snapshots.len());

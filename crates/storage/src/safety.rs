@@ -39,6 +39,23 @@ const GET: &str = "SELECT trader_id, trading_day, daily_loss_krw, consecutive_lo
     kill_reason, blacklist, updated_at FROM trader_safety_state WHERE trader_id = ?";
 const LIST: &str = "SELECT trader_id, trading_day, daily_loss_krw, consecutive_losses, kill_switch, \
     kill_reason, blacklist, updated_at FROM trader_safety_state ORDER BY trader_id";
+/// An operator's trip: only the kill-switch columns of an existing row change.
+const TRIP: Sql2 = Sql2 {
+    sqlite: "INSERT INTO trader_safety_state (trader_id, trading_day, daily_loss_krw, \
+             consecutive_losses, kill_switch, kill_reason, blacklist, updated_at) \
+             VALUES (?, ?, ?, 0, ?, ?, '{}', ?) ON CONFLICT (trader_id) DO UPDATE SET \
+             kill_switch = excluded.kill_switch, kill_reason = excluded.kill_reason, \
+             updated_at = excluded.updated_at",
+    mysql: "INSERT INTO trader_safety_state (trader_id, trading_day, daily_loss_krw, \
+            consecutive_losses, kill_switch, kill_reason, blacklist, updated_at) \
+            VALUES (?, ?, ?, 0, ?, ?, '{}', ?) ON DUPLICATE KEY UPDATE \
+            kill_switch = VALUES(kill_switch), kill_reason = VALUES(kill_reason), \
+            updated_at = VALUES(updated_at)",
+};
+/// An operator's confirmed resume, only while the kill switch is on.
+const RESUME: &str = "UPDATE trader_safety_state SET kill_switch = ?, kill_reason = NULL, \
+    daily_loss_krw = ?, consecutive_losses = 0, updated_at = ? \
+    WHERE trader_id = ? AND kill_switch = ?";
 
 /// One trader's guard state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,5 +194,63 @@ impl<'a> Safety<'a> {
             let rows = sqlx::query(LIST).fetch_all(pool).await?;
             rows.iter().map(safety_from_row).collect()
         })
+    }
+
+    /// RUN-4 by an operator: turns the kill switch on with `reason` in one
+    /// statement that changes nothing else of an existing row (the trader's
+    /// loss figures and blacklist stay); a trader that never wrote its state
+    /// gets a clean row for `day`. The trader adopts the change at its next
+    /// cycle, or restores it at its next start.
+    pub async fn trip_kill_switch(
+        &self,
+        trader: TraderId,
+        reason: &str,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let reason = codec::text("kill_reason", reason, 2000)?;
+        let zero = codec::money("daily_loss", Krw::ZERO.get())?;
+        let day = day.format("%Y-%m-%d").to_string();
+        on_pool!(self.store, |pool, d| {
+            sqlx::query(d.pick(&TRIP))
+                .bind(trader.get())
+                .bind(day.as_str())
+                .bind(zero.as_str())
+                .bind(true)
+                .bind(reason)
+                .bind(ms(now))
+                .execute(pool)
+                .await
+                .map_err(crate::error::on_foreign_key(
+                    "trader_id",
+                    format!("trader {trader} does not exist"),
+                ))?;
+        });
+        Ok(())
+    }
+
+    /// RUN-4's confirmed manual resume by an operator: the kill switch goes
+    /// off and what the guard's manual resume clears is cleared too (the
+    /// day's loss counts from now, the loss streak restarts), in one
+    /// statement that only applies while the kill switch is on. Returns false
+    /// (nothing written) when it was not on.
+    pub async fn resume_kill_switch(
+        &self,
+        trader: TraderId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let zero = codec::money("daily_loss", Krw::ZERO.get())?;
+        let changed = on_pool!(self.store, |pool, _d| {
+            sqlx::query(RESUME)
+                .bind(false)
+                .bind(zero.as_str())
+                .bind(ms(now))
+                .bind(trader.get())
+                .bind(true)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(changed == 1)
     }
 }

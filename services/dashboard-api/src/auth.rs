@@ -22,7 +22,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use domain::Secret;
 use rand::{Rng, RngCore, distributions::Alphanumeric};
-use storage::Store;
+use storage::{Store, auth::Session};
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -192,8 +192,57 @@ pub fn session_set_cookie(token: &Secret, max_age_secs: i64, secure: bool) -> He
 }
 
 /// `Set-Cookie` that clears the session cookie.
-pub fn session_clear_cookie() -> HeaderValue {
-    HeaderValue::from_static("session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+pub fn session_clear_cookie(secure: bool) -> HeaderValue {
+    if secure {
+        HeaderValue::from_static("session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure")
+    } else {
+        HeaderValue::from_static("session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+    }
+}
+
+/// The live session of `token` (from the session cache, else the
+/// database); None when it does not exist or has expired.
+pub async fn lookup_session(state: &AppState, token: &Secret) -> ApiResult<Option<Session>> {
+    let now = state.now();
+    let ttl = state.settings.session_cache_ttl;
+    if let Some(s) = state.sessions.get(token.expose(), ttl, now) {
+        return Ok(Some(s));
+    }
+    let Some(s) = state.store().auth().session(token, now).await? else {
+        return Ok(None);
+    };
+    if !ttl.is_zero() {
+        state.sessions.put(token.expose(), s.clone(), now);
+    }
+    Ok(Some(s))
+}
+
+/// Resolves when the session of `token` has ended: at once after a logout
+/// (any logout makes every stream look again), else within
+/// `sse_session_check` of its expiry or deletion. A database that does not
+/// answer ends nothing.
+pub async fn session_ended(state: AppState, token: Secret) {
+    let mut logouts = state.logouts.subscribe();
+    let mut tick = tokio::time::interval(state.settings.sse_session_check);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            changed = logouts.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            _ = tick.tick() => {}
+        }
+        match state.store().auth().session(&token, state.now()).await {
+            Ok(None) => return,
+            Ok(Some(_)) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "event stream: session check failed; the stream stays");
+            }
+        }
+    }
 }
 
 /// Equality in time independent of where the inputs differ.
@@ -213,22 +262,9 @@ pub async fn require_session(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = session_cookie(req.headers()).ok_or(ApiError::Unauthenticated)?;
-    let now = state.now();
-    let ttl = state.settings.session_cache_ttl;
-    let session = if let Some(s) = state.sessions.get(token.expose(), ttl, now) {
-        s
-    } else {
-        let s = state
-            .store()
-            .auth()
-            .session(&token, now)
-            .await?
-            .ok_or(ApiError::Unauthenticated)?;
-        if !ttl.is_zero() {
-            state.sessions.put(token.expose(), s.clone(), now);
-        }
-        s
-    };
+    let session = lookup_session(&state, &token)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         let sent = req
             .headers()

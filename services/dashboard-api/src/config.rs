@@ -52,6 +52,18 @@ pub struct Config {
     #[arg(long, env = env::WEB_DIR, default_value = "web/dist")]
     pub web_dir: PathBuf,
 
+    /// Mark the session cookie `Secure`: set it when the UI is reached over
+    /// HTTPS (a browser drops a Secure cookie on plain http, except on
+    /// localhost). Off by default for the local http run.
+    #[arg(
+        long,
+        env = env::COOKIE_SECURE,
+        default_value = "false",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::Set,
+    )]
+    pub cookie_secure: bool,
+
     /// How traders run: local child processes or Docker containers.
     #[arg(long, env = env::TRADER_RUNTIME, value_enum, default_value = "process")]
     pub trader_runtime: RuntimeKind,
@@ -107,6 +119,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("admin_password", &set(&self.admin_password))
             .field("web_dir", &self.web_dir)
+            .field("cookie_secure", &self.cookie_secure)
             .field("trader_runtime", &self.trader_runtime)
             .field("trader_image", &self.trader_image)
             .field("trader_network", &self.trader_network)
@@ -165,3 +178,6 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("trader"))
     }
 }
+
+#[cfg(test)]
+mod tests;

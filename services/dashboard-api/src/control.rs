@@ -1,15 +1,25 @@
 //! Trader control: every operation changes the database first (audited
 //! transition through the domain table) and then makes the runtime match,
 //! one trader at a time. The spec a runtime gets carries the strategy
-//! version, mode and credential in its config hash, because a trader reads
-//! them once at start: any change of them means a recreated instance
-//! (FIX-12). ARM is not in the hash — a trader re-reads its armed flag before
-//! every LIVE order.
+//! version, mode, credential and — for AI MODE — the model version in its
+//! config hash, because a trader reads them once at start: any change of
+//! them means a recreated instance (FIX-12). A model change needs no API
+//! call, so a periodic pass ([`spawn_reconcile_loop`]) recreates RUNNING
+//! traders whose hash changed. ARM is not in the hash — a trader re-reads its
+//! armed flag before every LIVE order — nor is the kill switch, which the
+//! trader adopts from `trader_safety_state` while it runs.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::PoisonError,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
-use domain::{Mode, RunState, TraderEvent, TraderId, TraderState, lifecycle::PROTECTION_PERIOD};
+use domain::{
+    Mode, ModelVersionId, RiskProfile, RunState, TraderEvent, TraderId, TraderState,
+    lifecycle::PROTECTION_PERIOD,
+};
 use orchestrator::{DesiredTrader, ReconcileReport, TraderSpec};
 use serde_json::{Value, json};
 use storage::{
@@ -21,28 +31,61 @@ use storage::{
 
 use crate::{
     error::{ApiError, ApiResult},
-    events::new_event,
+    events::{new_event, stopped},
+    models::ActiveModels,
     state::AppState,
 };
 
 /// Actor of changes the API makes on its own (reverts, start-up reconcile).
 pub const SYSTEM_ACTOR: &str = "system";
 
-/// The config hash of what a trader reads once at start.
-pub fn config_hash(t: &Trader, version: &StrategyVersion) -> String {
-    format!(
+/// The config hash of what a trader reads once at start: strategy, version,
+/// mode, credential, and for an AI MODE strategy the model version it should
+/// use (`.m0`: none, the built-in numbers).
+pub fn config_hash(t: &Trader, version: &StrategyVersion, model: Option<ModelVersionId>) -> String {
+    let base = format!(
         "s{}.v{}.{}.c{}",
         t.strategy_id,
         version.version,
         t.state.mode,
         t.credential_id.map_or(0, domain::CredentialId::get)
-    )
+    );
+    if version.risk_profile == RiskProfile::AiMode {
+        format!("{base}.m{}", model.map_or(0, ModelVersionId::get))
+    } else {
+        base
+    }
 }
 
-/// The runtime spec of `t` on `version`.
-pub fn spec_for(state: &AppState, t: &Trader, version: &StrategyVersion) -> ApiResult<TraderSpec> {
+/// The runtime spec of `t` on `version` with the model chosen for it.
+pub fn spec_for(
+    state: &AppState,
+    t: &Trader,
+    version: &StrategyVersion,
+    model: Option<ModelVersionId>,
+) -> ApiResult<TraderSpec> {
     let env: BTreeMap<String, String> = state.trader_env.0.clone();
-    Ok(TraderSpec::new(t.id, config_hash(t, version), env)?)
+    Ok(TraderSpec::new(t.id, config_hash(t, version, model), env)?)
+}
+
+/// The model `t` should use on `version` now (reads the deployed models only
+/// for an AI MODE strategy).
+pub async fn model_for(
+    state: &AppState,
+    t: &Trader,
+    version: &StrategyVersion,
+) -> ApiResult<Option<ModelVersionId>> {
+    if version.risk_profile != RiskProfile::AiMode {
+        return Ok(None);
+    }
+    let models = ActiveModels::load(state.store()).await?;
+    Ok(models.for_trader(version, t.state.mode).map(|m| m.id))
+}
+
+/// The runtime spec of `t` on `version` as of now.
+async fn spec_of(state: &AppState, t: &Trader, version: &StrategyVersion) -> ApiResult<TraderSpec> {
+    let model = model_for(state, t, version).await?;
+    spec_for(state, t, version, model)
 }
 
 fn state_json(s: TraderState) -> Value {
@@ -156,7 +199,7 @@ async fn sync_runtime(
     version: &StrategyVersion,
     recreate: bool,
 ) -> ApiResult<()> {
-    let spec = spec_for(state, t, version)?;
+    let spec = spec_of(state, t, version).await?;
     let rt = state.runtime();
     match (t.state.run, recreate) {
         (RunState::Running, true) => rt.recreate(&spec).await?,
@@ -190,7 +233,7 @@ pub async fn create(state: &AppState, new: &NewTrader, actor: &str) -> ApiResult
     .await;
     if let Err(e) = state
         .runtime()
-        .create(&spec_for(state, &t, &version)?)
+        .create(&spec_of(state, &t, &version).await?)
         .await
     {
         // The trader exists; RUN (or the next start-up reconcile) retries.
@@ -490,6 +533,7 @@ async fn recreate_on_new_version(state: &AppState, id: TraderId, actor: &str) ->
 /// duplicates removed (FIX-4: none on a fresh install).
 pub async fn reconcile(state: &AppState) -> anyhow::Result<ReconcileReport> {
     let mut desired = Vec::new();
+    let models = ActiveModels::load(state.store()).await?;
     for t in state.store().traders().list(false).await? {
         let version = match version_of(state, &t).await {
             Ok(v) => v,
@@ -499,7 +543,8 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<ReconcileReport> {
             }
         };
         mark_paper(state, &t, &version).await;
-        let spec = spec_for(state, &t, &version).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let model = models.for_trader(&version, t.state.mode).map(|m| m.id);
+        let spec = spec_for(state, &t, &version, model).map_err(|e| anyhow::anyhow!("{e}"))?;
         desired.push(DesiredTrader {
             spec,
             run: t.state.run == RunState::Running,
@@ -533,3 +578,316 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<ReconcileReport> {
     }
     Ok(report)
 }
+
+/// What an operator does with a trader's kill switch (RUN-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillSwitchAction {
+    /// Turn it on: no new entries; optionally sell every open position.
+    Trip {
+        /// Sell every open position too.
+        liquidate: bool,
+    },
+    /// The confirmed manual resume.
+    Resume,
+}
+
+/// RUN-4 by an operator (the password was checked by the caller): the
+/// change is written to `trader_safety_state`, where a running trader
+/// adopts it at its next cycle (and never overwrites it) and a stopped one
+/// restores it at its next start. Audited, with an event.
+pub async fn kill_switch(
+    state: &AppState,
+    id: TraderId,
+    action: KillSwitchAction,
+    actor: &str,
+) -> ApiResult<Trader> {
+    let _guard = state.locks.lock(id).await;
+    let t = live_trader(state, id).await?;
+    let now = state.now();
+    let before = state.store().safety().get(id).await?;
+    let was_on = before.as_ref().is_some_and(|s| s.kill_switch);
+    let old_reason = before.and_then(|s| s.kill_reason.filter(|_| was_on));
+    let (new, level, kind, message) = match action {
+        KillSwitchAction::Trip { liquidate } => {
+            if was_on {
+                return Err(ApiError::conflict(
+                    "not_allowed",
+                    format!("the kill switch of {} is already on", t.name),
+                ));
+            }
+            let reason = if liquidate {
+                format!(
+                    "tripped by {actor} from the dashboard{}",
+                    risk::LIQUIDATE_MARK
+                )
+            } else {
+                format!("tripped by {actor} from the dashboard; open positions are kept")
+            };
+            debug_assert_eq!(risk::asks_liquidation(&reason), liquidate);
+            state
+                .store()
+                .safety()
+                .trip_kill_switch(id, &reason, now.date_naive(), now)
+                .await?;
+            let message = format!(
+                "kill switch tripped by {actor}: no new entries until a confirmed resume; {}",
+                if liquidate {
+                    "every open position is sold"
+                } else {
+                    "open positions are kept and still managed"
+                }
+            );
+            (
+                json!({"on": true, "reason": reason, "liquidate": liquidate}),
+                EventLevel::Critical,
+                "KILL_SWITCH_TRIP_REQUESTED",
+                message,
+            )
+        }
+        KillSwitchAction::Resume => {
+            if !state.store().safety().resume_kill_switch(id, now).await? {
+                return Err(ApiError::conflict(
+                    "not_allowed",
+                    format!("the kill switch of {} is not on; nothing to resume", t.name),
+                ));
+            }
+            (
+                json!({"on": false}),
+                EventLevel::Warn,
+                "KILL_SWITCH_RESUME_REQUESTED",
+                format!(
+                    "kill switch resumed by {actor}: new entries are allowed again; today's loss counts from now"
+                ),
+            )
+        }
+    };
+    let audit = NewConfigAudit {
+        ts: now,
+        actor: actor.to_owned(),
+        entity: "kill_switch".to_owned(),
+        entity_id: id.to_string(),
+        old_value: Some(json!({"on": was_on, "reason": old_reason})),
+        new_value: Some(new.clone()),
+    };
+    if let Err(e) = state.store().config_audit().append(&audit).await {
+        tracing::error!(trader_id = %id, error = %e, "failed to write the config-audit row of a kill-switch change");
+    }
+    state
+        .hub
+        .record(new_event(now, Some(id), level, kind, message, new))
+        .await;
+    Ok(t)
+}
+
+/// The parts of a config hash (`s1.v2.PAPER.c0.m5`): strategy, version,
+/// mode, credential, model (absent for a strategy that is not AI MODE).
+fn hash_parts(hash: &str) -> BTreeMap<&'static str, &str> {
+    let mut out = BTreeMap::new();
+    for part in hash.split('.') {
+        let key = match part.as_bytes().first() {
+            Some(b's') => "strategy",
+            Some(b'v') => "version",
+            Some(b'c') => "credential",
+            Some(b'm') => "model",
+            _ => "mode",
+        };
+        let value = if key == "mode" { part } else { &part[1..] };
+        out.insert(key, value);
+    }
+    out
+}
+
+/// Why a trader is recreated, in plain words, from its old and new hash.
+pub fn recreate_reason(old: &str, new: &str) -> String {
+    let (a, b) = (hash_parts(old), hash_parts(new));
+    let model = |v: Option<&&str>| match v.copied() {
+        None | Some("0") => None,
+        Some(id) => Some(id.to_owned()),
+    };
+    let mut why = Vec::new();
+    if a.get("model") != b.get("model") {
+        why.push(match (model(a.get("model")), model(b.get("model"))) {
+            (None, Some(n)) => format!("AI MODE model version {n} is deployed for it"),
+            (Some(o), None) => format!(
+                "AI MODE model version {o} is no longer deployed for it; back to the built-in AI MODE numbers"
+            ),
+            (Some(o), Some(n)) => format!("AI MODE model version {o} → {n}"),
+            (None, None) => "it now records its AI MODE model (the built-in numbers)".to_owned(),
+        });
+    }
+    for (key, what) in [
+        ("strategy", "strategy"),
+        ("version", "strategy version"),
+        ("mode", "mode"),
+        ("credential", "credential"),
+    ] {
+        if a.get(key) != b.get(key) {
+            why.push(format!(
+                "{what} {} → {}",
+                a.get(key).unwrap_or(&"-"),
+                b.get(key).unwrap_or(&"-")
+            ));
+        }
+    }
+    if why.is_empty() {
+        why.push("its configuration changed".to_owned());
+    }
+    why.join("; ")
+}
+
+/// FIX-12 without an API call: one pass over the RUNNING traders; one whose
+/// instance carries another config hash than it should (an AI MODE model
+/// deployed, promoted or rolled back) is recreated, with a
+/// `TRADER_RECREATED` event naming the reason. Returns the traders
+/// recreated. A failure is logged and reported once per target hash.
+pub async fn reconcile_running(state: &AppState) -> anyhow::Result<Vec<TraderId>> {
+    let running: Vec<Trader> = state
+        .store()
+        .traders()
+        .list(false)
+        .await?
+        .into_iter()
+        .filter(|t| t.state.run == RunState::Running)
+        .collect();
+    if running.is_empty() {
+        return Ok(Vec::new());
+    }
+    let have: HashMap<TraderId, String> = state
+        .runtime()
+        .list()
+        .await?
+        .into_iter()
+        .map(|e| (e.trader_id, e.config_hash))
+        .collect();
+    let models = ActiveModels::load(state.store()).await?;
+    let mut recreated = Vec::new();
+    for t in running {
+        let Some(old) = have.get(&t.id) else {
+            continue;
+        };
+        let Ok(version) = version_of(state, &t).await else {
+            continue;
+        };
+        let model = models.for_trader(&version, t.state.mode).map(|m| m.id);
+        if config_hash(&t, &version, model) == *old {
+            continue;
+        }
+        match recreate_changed(state, t.id).await {
+            Ok(true) => recreated.push(t.id),
+            Ok(false) => {}
+            Err((want, e)) => {
+                tracing::warn!(trader_id = %t.id, error = %e, "recreating a trader on its new configuration failed");
+                let first = state
+                    .recreate_failures
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(t.id, want.clone())
+                    .is_none_or(|prev| prev != want);
+                if first && let Ok(t) = live_trader(state, t.id).await {
+                    event(
+                        state,
+                        &t,
+                        EventLevel::Warn,
+                        "RUNTIME_ERROR",
+                        format!(
+                            "could not be recreated on its new configuration ({}); retried every pass",
+                            recreate_reason(old, &want)
+                        ),
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+    Ok(recreated)
+}
+
+/// Recreates one RUNNING trader whose instance is out of date (checked
+/// again under its lock). `Ok(false)`: nothing to do any more.
+async fn recreate_changed(state: &AppState, id: TraderId) -> Result<bool, (String, ApiError)> {
+    let _guard = state.locks.lock(id).await;
+    let t = live_trader(state, id)
+        .await
+        .map_err(|e| (String::new(), e))?;
+    if t.state.run != RunState::Running {
+        return Ok(false);
+    }
+    let version = version_of(state, &t)
+        .await
+        .map_err(|e| (String::new(), e))?;
+    let spec = spec_of(state, &t, &version)
+        .await
+        .map_err(|e| (String::new(), e))?;
+    let want = spec.config_hash().to_owned();
+    let current = state
+        .runtime()
+        .list()
+        .await
+        .map_err(|e| (want.clone(), e.into()))?
+        .into_iter()
+        .find(|e| e.trader_id == id)
+        .map(|e| e.config_hash);
+    let Some(old) = current.filter(|h| *h != want) else {
+        return Ok(false);
+    };
+    state
+        .runtime()
+        .recreate(&spec)
+        .await
+        .map_err(|e| (want.clone(), e.into()))?;
+    state
+        .recreate_failures
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&id);
+    mark_paper(state, &t, &version).await;
+    let reason = recreate_reason(&old, &want);
+    let model = hash_parts(&want)
+        .get("model")
+        .and_then(|m| m.parse::<i64>().ok())
+        .filter(|m| *m > 0);
+    state
+        .hub
+        .record(new_event(
+            state.now(),
+            Some(id),
+            EventLevel::Info,
+            "TRADER_RECREATED",
+            format!("recreated: {reason}"),
+            json!({
+                "reason": reason,
+                "old_config": old,
+                "new_config": want,
+                "model_version_id": model,
+                "mode": t.state.mode,
+                "run_state": t.state.run,
+            }),
+        ))
+        .await;
+    tracing::info!(trader_id = %id, reason = %reason, "trader recreated on its new configuration");
+    Ok(true)
+}
+
+/// Runs [`reconcile_running`] every `every` until the service shuts down.
+pub fn spawn_reconcile_loop(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut shutdown = state.hub.shutdown_signal();
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is immediate; start-up has just reconciled.
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(e) = reconcile_running(&state).await {
+                        tracing::warn!(error = %e, "periodic trader reconcile failed; retried next pass");
+                    }
+                }
+                () = stopped(&mut shutdown) => return,
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

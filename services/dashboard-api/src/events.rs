@@ -113,6 +113,12 @@ impl EventHub {
         self.inner.shutdown.send_replace(true);
     }
 
+    /// Resolves once [`EventHub::shutdown`] was called (for other loops of
+    /// the service).
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+
     /// Appends an event and wakes the poller. A failure is logged, not
     /// returned: the action the event describes has already happened.
     pub async fn record(&self, event: NewEvent) {
@@ -147,11 +153,12 @@ impl EventHub {
     }
 
     /// A live stream of events with ids above `after` (default: the newest
-    /// stored now), ending when the client goes away or the service shuts
-    /// down.
+    /// stored now), ending when the client goes away, the service shuts
+    /// down or `until` resolves (its session ended).
     pub async fn stream(
         &self,
         after: Option<i64>,
+        until: impl Future<Output = ()> + Send + 'static,
     ) -> Result<ReceiverStream<Result<sse::Event, Infallible>>, StorageError> {
         let (out, rx_out) = mpsc::channel(CLIENT_BUFFER);
         // Subscribe first: anything stored after the cursor is read below is
@@ -171,6 +178,7 @@ impl EventHub {
         let hub = self.clone();
         let mut shutdown = self.inner.shutdown.subscribe();
         tokio::spawn(async move {
+            let mut until = std::pin::pin!(until);
             let hello = sse::Event::default()
                 .retry(Duration::from_secs(1))
                 .comment("connected");
@@ -197,6 +205,11 @@ impl EventHub {
                     },
                     () = out.closed() => return,
                     () = stopped(&mut shutdown) => return,
+                    () = &mut until => {
+                        // Best effort: the client may be gone already.
+                        drop(out.try_send(Ok(sse::Event::default().comment("session ended"))));
+                        return;
+                    }
                 }
             }
         });
@@ -290,7 +303,7 @@ impl HubInner {
 }
 
 /// Resolves once shutdown was signalled.
-async fn stopped(rx: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
     // An error means the hub is gone: stop too.
     drop(rx.wait_for(|s| *s).await);
 }

@@ -22,6 +22,8 @@ pub mod control;
 pub mod error;
 /// The action log hub behind `GET /events/stream`.
 pub mod events;
+/// Which AI MODE model version a trader should use.
+pub mod models;
 /// The hand-maintained OpenAPI document.
 pub mod openapi;
 /// The `/api/v1` routes, grouped by the frozen menu.
@@ -111,13 +113,19 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         master_key: key.key,
         trader_env,
         upbit,
-        settings: Settings::default(),
+        settings: Settings {
+            secure_cookie: cfg.cookie_secure,
+            ..Settings::default()
+        },
     })
     .await
     .context("failed to start the event hub")?;
     if let Err(e) = control::reconcile(&state).await {
         tracing::error!(error = %e, "start-up reconcile failed; traders are reconciled again by RUN/STOP");
     }
+    // FIX-12 for changes without an API call (an AI MODE model deployed or
+    // rolled back by the trainer).
+    control::spawn_reconcile_loop(state.clone(), state.settings.trader_reconcile_every);
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

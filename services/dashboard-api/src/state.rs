@@ -16,7 +16,7 @@ use domain::TraderId;
 use orchestrator::TraderRuntime;
 use runtime::SharedClock;
 use storage::{MasterKey, Store};
-use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, watch};
 use upbit::UpbitUrls;
 
 use crate::{
@@ -67,6 +67,12 @@ pub struct Settings {
     pub read_cache_ttl: Duration,
     /// How long a validated session is trusted without a database lookup.
     pub session_cache_ttl: Duration,
+    /// How often a live event stream checks that its session still exists
+    /// (it ends at once on logout, within this on expiry).
+    pub sse_session_check: Duration,
+    /// How often RUNNING traders are checked for a changed config hash (an
+    /// AI MODE model deployed or rolled back) and recreated (FIX-12).
+    pub trader_reconcile_every: Duration,
 }
 
 impl Default for Settings {
@@ -83,6 +89,8 @@ impl Default for Settings {
             secure_cookie: false,
             read_cache_ttl: Duration::from_secs(1),
             session_cache_ttl: Duration::from_secs(5),
+            sse_session_check: Duration::from_secs(10),
+            trader_reconcile_every: Duration::from_secs(30),
         }
     }
 }
@@ -125,6 +133,11 @@ pub struct Inner {
     pub(crate) locks: TraderLocks,
     pub(crate) read_cache: ReadCache,
     pub(crate) sessions: SessionCache,
+    /// Bumped on every logout: live streams re-check their session.
+    pub(crate) logouts: watch::Sender<u64>,
+    /// Per trader, the config hash a periodic recreate last failed to reach
+    /// (reported once, not every pass).
+    pub(crate) recreate_failures: Mutex<HashMap<TraderId, String>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -155,6 +168,8 @@ impl AppState {
             locks: TraderLocks::default(),
             read_cache: ReadCache::default(),
             sessions: SessionCache::default(),
+            logouts: watch::channel(0).0,
+            recreate_failures: Mutex::new(HashMap::new()),
         })))
     }
 

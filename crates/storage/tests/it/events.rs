@@ -143,6 +143,35 @@ async fn resume_by_id_filter_by_trader_and_latest(db: TestDb) {
         vec![ids[7], ids[10]]
     );
 
+    // One trader's newest events of some kinds, newest first.
+    let kinds = store
+        .events()
+        .latest_of_kinds(t1.id, &["KIND_3", "KIND_9", "KIND_4"], 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds,
+        vec![stored(ids[9], &events[9]), stored(ids[3], &events[3])],
+        "KIND_4 is another trader's"
+    );
+    let newest = store
+        .events()
+        .latest_of_kinds(t1.id, &["KIND_3", "KIND_9"], 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        newest.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![ids[9]]
+    );
+    assert!(
+        store
+            .events()
+            .latest_of_kinds(t1.id, &[], 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     // The initial screen: the newest n, oldest first.
     let latest = store.events().latest(3).await.unwrap();
     assert_eq!(

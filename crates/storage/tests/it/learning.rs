@@ -1035,8 +1035,10 @@ async fn trainer_batches_are_atomic_and_once_only(db: TestDb) {
             .await
             .unwrap()
             .unwrap()
-            .alpha,
-        4.0
+            .alpha
+            .to_bits(),
+        4.0f64.to_bits(),
+        "the posterior reads back bit-exact"
     );
     assert_eq!(
         store

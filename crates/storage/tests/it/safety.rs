@@ -104,7 +104,110 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing(db: TestDb) {
     assert_eq!(db.count("trader_safety_state").await, 0);
 }
 
+/// The operator's side of RUN-4: a trip changes only the kill-switch columns
+/// (a trader that never wrote gets a clean row); a resume only applies while
+/// the kill switch is on and clears what a confirmed resume clears.
+async fn operator_trip_and_resume(db: TestDb) {
+    let store = &db.store;
+    let a = trader(store, "a").await;
+    let b = trader(store, "b").await;
+    let mut blacklist = BTreeMap::new();
+    blacklist.insert(market("XRP"), t0() + Duration::minutes(10));
+    let running = SafetyState {
+        daily_loss: Krw::from_i64(12_345),
+        consecutive_losses: 2,
+        blacklist,
+        ..SafetyState::new(a.id, day(), t0())
+    };
+    store.safety().put(&running).await.unwrap();
+
+    let later = t0() + Duration::minutes(5);
+    store
+        .safety()
+        .trip_kill_switch(a.id, "admin: liquidate", day().succ_opt().unwrap(), later)
+        .await
+        .unwrap();
+    let got = store.safety().get(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        got,
+        SafetyState {
+            kill_switch: true,
+            kill_reason: Some("admin: liquidate".into()),
+            updated_at: later,
+            ..running.clone()
+        },
+        "only the kill-switch columns change"
+    );
+
+    // No row yet: a clean one for the given day.
+    store
+        .safety()
+        .trip_kill_switch(b.id, "admin: by hand", day(), later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.safety().get(b.id).await.unwrap().unwrap(),
+        SafetyState {
+            kill_switch: true,
+            kill_reason: Some("admin: by hand".into()),
+            ..SafetyState::new(b.id, day(), later)
+        }
+    );
+
+    let resumed_at = later + Duration::minutes(1);
+    assert!(
+        store
+            .safety()
+            .resume_kill_switch(a.id, resumed_at)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.safety().get(a.id).await.unwrap().unwrap(),
+        SafetyState {
+            kill_switch: false,
+            kill_reason: None,
+            daily_loss: Krw::ZERO,
+            consecutive_losses: 0,
+            updated_at: resumed_at,
+            ..running
+        },
+        "the loss counts from the resume; the blacklist stays"
+    );
+    // Not on (any more), or no row at all: nothing written.
+    assert!(
+        !store
+            .safety()
+            .resume_kill_switch(a.id, later)
+            .await
+            .unwrap()
+    );
+    let c = trader(store, "c").await;
+    assert!(
+        !store
+            .safety()
+            .resume_kill_switch(c.id, later)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.safety().get(c.id).await.unwrap(), None);
+    let err = store
+        .safety()
+        .trip_kill_switch(missing_trader(), "x", day(), later)
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("trader_id"), "{err}");
+    let err = store
+        .safety()
+        .trip_kill_switch(c.id, &"x".repeat(2001), day(), later)
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("kill_reason"), "{err}");
+    assert_eq!(store.safety().get(c.id).await.unwrap(), None);
+}
+
 both_backends!(
+    operator_trip_and_resume,
     put_get_overwrite_and_list,
     bad_input_is_refused_naming_the_field_and_writes_nothing,
 );

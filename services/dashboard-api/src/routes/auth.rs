@@ -1,10 +1,10 @@
-//! `POST /auth/login` (public, rate-limited), `POST /auth/logout`,
-//! `GET /auth/me`.
+//! `POST /auth/login` (public, rate-limited), `GET /auth/session` (public:
+//! the UI's session probe, never a 401), `POST /auth/logout`, `GET /auth/me`.
 
 use axum::{
     Extension,
     extract::State,
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use domain::Secret;
@@ -13,15 +13,15 @@ use serde::{Deserialize, Serialize};
 use super::Routes;
 use crate::{
     auth::{
-        ClientKey, CurrentUser, check_password, random_token, session_clear_cookie,
-        session_set_cookie,
+        ClientKey, CurrentUser, check_password, lookup_session, random_token, session_clear_cookie,
+        session_cookie, session_set_cookie,
     },
     error::{ApiError, ApiResult, AppJson},
     state::AppState,
 };
 
 pub(super) fn public(r: Routes) -> Routes {
-    r.post("/auth/login", login)
+    r.post("/auth/login", login).get("/auth/session", session)
 }
 
 pub(super) fn protected(r: Routes) -> Routes {
@@ -93,15 +93,62 @@ async fn login(
         .into_response())
 }
 
+/// `{"authenticated": false}`, or `true` with `username` and `csrf_token`.
+#[derive(Serialize)]
+struct SessionState {
+    authenticated: bool,
+    #[serde(flatten)]
+    me: Option<Me>,
+}
+
+/// The UI's first question, answered without a 401 (a 401 is a console
+/// error in the browser): is this cookie a live session? A stale cookie is
+/// cleared.
+async fn session(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let Some(token) = session_cookie(&headers) else {
+        return Ok(AppJson(SessionState {
+            authenticated: false,
+            me: None,
+        })
+        .into_response());
+    };
+    Ok(match lookup_session(&state, &token).await? {
+        Some(s) => AppJson(SessionState {
+            authenticated: true,
+            me: Some(Me {
+                username: s.username,
+                csrf_token: s.csrf_token.expose().to_owned(),
+            }),
+        })
+        .into_response(),
+        None => (
+            [(
+                header::SET_COOKIE,
+                session_clear_cookie(state.settings.secure_cookie),
+            )],
+            AppJson(SessionState {
+                authenticated: false,
+                me: None,
+            }),
+        )
+            .into_response(),
+    })
+}
+
 async fn logout(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
 ) -> ApiResult<Response> {
     state.sessions.remove(user.token.expose());
     state.store().auth().delete_session(&user.token).await?;
+    // Live event streams of this session end now.
+    state.logouts.send_modify(|n| *n = n.wrapping_add(1));
     Ok((
         StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, session_clear_cookie())],
+        [(
+            header::SET_COOKIE,
+            session_clear_cookie(state.settings.secure_cookie),
+        )],
     )
         .into_response())
 }

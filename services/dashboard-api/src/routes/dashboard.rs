@@ -3,9 +3,10 @@
 //! `GET /events` (the action log's first page) and `GET /events/stream`
 //! (the live action log, Server-Sent Events, resumable).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::{
+    Extension,
     extract::{Query, State},
     http::{HeaderMap, HeaderValue},
     response::{
@@ -20,6 +21,7 @@ use storage::{regimes::RegimeInputs, trades::EquitySnapshot};
 
 use super::Routes;
 use crate::{
+    auth::{CurrentUser, session_ended},
     error::{ApiError, ApiResult, AppJson},
     events::EventView,
     state::AppState,
@@ -54,6 +56,8 @@ struct Counts {
     total: usize,
     paper: usize,
     live: usize,
+    /// Traders whose kill switch is on (RUN-4, MON-1's dashboard badge).
+    kill_switch: usize,
 }
 
 #[derive(Serialize)]
@@ -81,12 +85,22 @@ async fn dashboard(State(state): State<AppState>) -> ApiResult<AppJson<Dashboard
         .iter()
         .filter(|t| t.state.mode == Mode::Live)
         .count();
+    let tripped: HashSet<TraderId> = state
+        .store()
+        .safety()
+        .list()
+        .await?
+        .into_iter()
+        .filter(|s| s.kill_switch)
+        .map(|s| s.trader_id)
+        .collect();
     Ok(AppJson(Dashboard {
         regime,
         traders: Counts {
             total: traders.len(),
             paper: traders.len() - live,
             live,
+            kill_switch: traders.iter().filter(|t| tripped.contains(&t.id)).count(),
         },
     }))
 }
@@ -208,6 +222,7 @@ async fn events(
 
 async fn stream(
     State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
     headers: HeaderMap,
     Query(q): Params,
 ) -> ApiResult<Response> {
@@ -220,7 +235,9 @@ async fn stream(
         }
         None => int_param(&q, "last_event_id")?,
     };
-    let sse = Sse::new(state.hub.stream(after).await?).keep_alive(
+    // The stream ends with its session (logout or expiry).
+    let until = session_ended(state.clone(), user.token);
+    let sse = Sse::new(state.hub.stream(after, until).await?).keep_alive(
         KeepAlive::new()
             .interval(state.settings.sse_keep_alive)
             .text("keep-alive"),

@@ -1,5 +1,6 @@
 //! TRADERS (UI-3, UI-4): the list, TRADER ADD, PAPER/LIVE with APPLY, ARM
-//! (password re-entry), RUN / STOP / REMOVE. The logic lives in
+//! (password re-entry), RUN / STOP / REMOVE, and the kill switch (RUN-4:
+//! trip or resume, password re-entry). The logic lives in
 //! [`crate::control`]; these handlers parse, authorise and render.
 
 use axum::{
@@ -15,7 +16,7 @@ use storage::traders::{NewTrader, Trader};
 use super::Routes;
 use crate::{
     auth::{CurrentUser, check_password},
-    control,
+    control::{self, KillSwitchAction},
     error::{ApiError, ApiResult, AppJson, IdPath},
     state::AppState,
     views::{TraderView, TraderViews},
@@ -31,6 +32,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .post("/traders/{id}/disarm", disarm)
         .post("/traders/{id}/run", run)
         .post("/traders/{id}/stop", stop)
+        .post("/traders/{id}/kill-switch", kill_switch)
 }
 
 fn trader_id(IdPath(id): IdPath) -> ApiResult<TraderId> {
@@ -106,6 +108,36 @@ struct Arm {
     password: String,
 }
 
+/// The password re-entry of ARM and the kill switch: 422 when empty, 429
+/// after too many failures (counted with ARM's, per user), 401 when wrong
+/// (the session stays valid).
+async fn reenter_password(
+    state: &AppState,
+    user: &CurrentUser,
+    password: &str,
+    what: &str,
+    id: TraderId,
+) -> ApiResult<()> {
+    if password.is_empty() {
+        return Err(ApiError::invalid("password", "must not be empty"));
+    }
+    let now = state.now();
+    let key = format!("arm:{}", user.username);
+    state
+        .limiter
+        .check(&key, now)
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    if let Err(e) = check_password(state.store(), &user.username, password).await {
+        if matches!(e, ApiError::InvalidCredentials) {
+            state.limiter.fail(&key, now);
+            tracing::warn!(trader_id = %id, username = %user.username, "{what} refused: wrong password");
+        }
+        return Err(e);
+    }
+    state.limiter.reset(&key);
+    Ok(())
+}
+
 async fn arm(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -115,24 +147,49 @@ async fn arm(
     let id = trader_id(id)?;
     // 404 before the password check: nothing to arm.
     control::live_trader(&state, id).await?;
-    if body.password.is_empty() {
-        return Err(ApiError::invalid("password", "must not be empty"));
-    }
-    let now = state.now();
-    let key = format!("arm:{}", user.username);
-    state
-        .limiter
-        .check(&key, now)
-        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-    if let Err(e) = check_password(state.store(), &user.username, &body.password).await {
-        if matches!(e, ApiError::InvalidCredentials) {
-            state.limiter.fail(&key, now);
-            tracing::warn!(trader_id = %id, username = %user.username, "ARM refused: wrong password");
-        }
-        return Err(e);
-    }
-    state.limiter.reset(&key);
+    reenter_password(&state, &user, &body.password, "ARM", id).await?;
     let t = control::arm(&state, id, &user.username).await?;
+    view(&state, &t).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum KillAction {
+    Trip,
+    Resume,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KillSwitch {
+    action: KillAction,
+    #[serde(default)]
+    liquidate: bool,
+    password: String,
+}
+
+async fn kill_switch(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    id: IdPath,
+    AppJson(body): AppJson<KillSwitch>,
+) -> ApiResult<AppJson<TraderView>> {
+    let id = trader_id(id)?;
+    let action = match body.action {
+        KillAction::Trip => KillSwitchAction::Trip {
+            liquidate: body.liquidate,
+        },
+        KillAction::Resume if body.liquidate => {
+            return Err(ApiError::invalid(
+                "liquidate",
+                "only with action \"trip\" (a resume sells nothing)",
+            ));
+        }
+        KillAction::Resume => KillSwitchAction::Resume,
+    };
+    control::live_trader(&state, id).await?;
+    reenter_password(&state, &user, &body.password, "kill switch", id).await?;
+    let t = control::kill_switch(&state, id, action, &user.username).await?;
     view(&state, &t).await
 }
 

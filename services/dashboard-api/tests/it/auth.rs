@@ -7,7 +7,7 @@ use dashboard_api::routes;
 use http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{Db, PASSWORD, TestApp, both};
+use crate::support::{Db, Options, PASSWORD, TestApp, both};
 
 /// A concrete path for a route (`{id}` → 1).
 fn concrete(path: &str) -> String {
@@ -143,6 +143,39 @@ async fn login_cookie_csrf_logout(db: Db) {
         .expect(StatusCode::OK);
     assert_eq!(me.json["username"], "admin");
     assert_eq!(me.json["csrf_token"], s.csrf);
+    // The UI's session probe never answers 401 (a console error in the
+    // browser): the session, or `authenticated: false`.
+    let probe = app
+        .req(Method::GET, "/api/v1/auth/session")
+        .auth(&s)
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        probe.json,
+        json!({"authenticated": true, "username": "admin", "csrf_token": s.csrf})
+    );
+    let probe = app
+        .req(Method::GET, "/api/v1/auth/session")
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(probe.json, json!({"authenticated": false}));
+    assert!(probe.headers.get("set-cookie").is_none());
+    let probe = app
+        .req(Method::GET, "/api/v1/auth/session")
+        .header("cookie", "session=forged-token-0123456789abcdef")
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(probe.json, json!({"authenticated": false}));
+    assert!(
+        probe.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"),
+        "a stale cookie is cleared"
+    );
     // Changes need the CSRF token: missing or wrong → 403, nothing changed.
     let body = json!({"name": "x", "strategy_id": 1, "seed_krw": "1000000", "credential_id": null});
     app.req(Method::POST, "/api/v1/traders")
@@ -177,6 +210,13 @@ async fn login_cookie_csrf_logout(db: Db) {
         .send()
         .await
         .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated", None);
+    let probe = app
+        .req(Method::GET, "/api/v1/auth/session")
+        .auth(&s)
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(probe.json, json!({"authenticated": false}));
     // Sessions expire (12 h).
     let s2 = app.login().await;
     app.clock
@@ -186,9 +226,43 @@ async fn login_cookie_csrf_logout(db: Db) {
         .send()
         .await
         .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated", None);
+    let probe = app
+        .req(Method::GET, "/api/v1/auth/session")
+        .auth(&s2)
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(probe.json, json!({"authenticated": false}), "expired");
     app.shutdown().await;
 }
 both!(login_cookie_csrf_logout);
+
+/// `COOKIE_SECURE`: the session cookie (and its clearing) carry `Secure`.
+async fn secure_cookie_when_configured(db: Db) {
+    let mut opts = Options::default();
+    opts.settings.secure_cookie = true;
+    let app = TestApp::with(db, opts).await;
+    let s = app.login().await;
+    assert!(s.set_cookie.ends_with("; Secure"), "{}", s.set_cookie);
+    let out = app
+        .req(Method::POST, "/api/v1/auth/logout")
+        .auth(&s)
+        .send()
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    let cleared = out.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.contains("Max-Age=0") && cleared.contains("Secure"),
+        "{cleared}"
+    );
+    // Off (the default): no Secure attribute.
+    let plain = TestApp::new(db).await;
+    let s = plain.login().await;
+    assert!(!s.set_cookie.contains("Secure"), "{}", s.set_cookie);
+    app.shutdown().await;
+    plain.shutdown().await;
+}
+both!(secure_cookie_when_configured);
 
 async fn login_is_rate_limited(db: Db) {
     let app = TestApp::new(db).await;

@@ -27,7 +27,7 @@ async fn regime_and_counts(db: Db) {
         .json;
     assert_eq!(
         d,
-        json!({"regime": null, "traders": {"total": 0, "paper": 0, "live": 0}})
+        json!({"regime": null, "traders": {"total": 0, "paper": 0, "live": 0, "kill_switch": 0}})
     );
 
     let inputs = RegimeInputs {
@@ -65,7 +65,10 @@ async fn regime_and_counts(db: Db) {
     assert_eq!(r["stale"], false);
     assert_eq!(r["inputs"]["btc_adx_4h"], 31.2);
     assert_eq!(r["inputs"]["whipsaw_5m"], 0.3);
-    assert_eq!(d["traders"], json!({"total": 2, "paper": 2, "live": 0}));
+    assert_eq!(
+        d["traders"],
+        json!({"total": 2, "paper": 2, "live": 0, "kill_switch": 0})
+    );
     // Older than the traders' staleness policy (180 s): stale.
     app.clock.advance(Duration::seconds(150));
     let d = app

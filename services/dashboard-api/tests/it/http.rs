@@ -118,6 +118,19 @@ impl SseReader {
         }
     }
 
+    /// True when the stream ends (the server closed it) within `within`;
+    /// false when it is still open then (keep-alives keep arriving).
+    async fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_))) => return true,
+                Ok(Some(Ok(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
+            }
+        }
+    }
+
     /// The next `n` events (skipping comments).
     async fn events(&mut self, n: usize) -> Vec<(i64, String, Value)> {
         let mut out = Vec::new();
@@ -281,6 +294,60 @@ async fn sse_stream_resumes_without_loss(db: Db) {
     assert!(ended, "the stream ends on shutdown");
 }
 both!(sse_stream_resumes_without_loss);
+
+/// A live stream belongs to its session: logout ends it at once, expiry
+/// within the session check; another session's stream is untouched; the
+/// ended session cannot reconnect.
+async fn sse_stream_ends_with_its_session(db: Db) {
+    let mut opts = Options::default();
+    opts.settings.sse_keep_alive = Duration::from_millis(200);
+    opts.settings.sse_session_check = Duration::from_millis(100);
+    let app = TestApp::with(db, opts).await;
+    let base = serve(&app, None).await;
+    let (alice, alice_csrf) = login(&base).await;
+    let (bob, _) = login(&base).await;
+    let open = |c: &reqwest::Client| c.get(format!("{base}/api/v1/events/stream")).send();
+    let mut a = SseReader::new(open(&alice).await.unwrap());
+    let mut b = SseReader::new(open(&bob).await.unwrap());
+    for s in [&mut a, &mut b] {
+        assert_eq!(s.next().await, Some(Frame::Comment("connected".to_owned())));
+    }
+    assert!(
+        !a.ends_within(Duration::from_millis(600)).await,
+        "open while logged in"
+    );
+
+    let out = alice
+        .post(format!("{base}/api/v1/auth/logout"))
+        .header("x-csrf-token", &alice_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert!(
+        a.ends_within(Duration::from_secs(2)).await,
+        "the stream ends with its session"
+    );
+    assert_eq!(
+        open(&alice).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "and cannot be reopened"
+    );
+    // Bob's session and stream go on.
+    append(&app, 1, "still").await;
+    let got = b.events(1).await;
+    assert_eq!(got[0].2["message"], "still 0");
+
+    // Expiry (12 h) ends Bob's stream too.
+    app.clock
+        .advance(chrono::Duration::hours(12) + chrono::Duration::seconds(1));
+    assert!(
+        b.ends_within(Duration::from_secs(2)).await,
+        "the stream ends when its session expires"
+    );
+    app.shutdown().await;
+}
+both!(sse_stream_ends_with_its_session);
 
 #[tokio::test]
 async fn login_limit_counts_per_client_address() {

@@ -11,6 +11,7 @@
     reason = "test code panics on setup failure and reads as one scenario per test"
 )]
 
+mod ai_mode;
 mod auth;
 mod credentials;
 mod dashboard;
@@ -18,6 +19,7 @@ mod docker;
 mod e2e;
 mod failures;
 mod http;
+mod kill_switch;
 mod openapi;
 mod strategies;
 mod support;

@@ -380,7 +380,10 @@ async fn lifecycle_paper_to_live_with_arm(db: Db) {
         .await
         .expect(StatusCode::OK)
         .json;
-    assert_eq!(d["traders"], json!({"total": 2, "paper": 1, "live": 1}));
+    assert_eq!(
+        d["traders"],
+        json!({"total": 2, "paper": 1, "live": 1, "kill_switch": 0})
+    );
 
     // DISARM (idempotent).
     for _ in 0..2 {
