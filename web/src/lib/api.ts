@@ -146,6 +146,8 @@ export const api = {
   setMode: (id: number, mode: Mode) => request<Trader>('POST', `/traders/${id}/mode`, { mode }),
   arm: (id: number, password: string) => request<Trader>('POST', `/traders/${id}/arm`, { password }),
   disarm: (id: number) => request<Trader>('POST', `/traders/${id}/disarm`),
+  killSwitch: (id: number, action: 'trip' | 'resume', password: string, liquidate = false) =>
+    request<Trader>('POST', `/traders/${id}/kill-switch`, { action, liquidate, password }),
   run: (id: number) => request<Trader>('POST', `/traders/${id}/run`),
   stop: (id: number) => request<Trader>('POST', `/traders/${id}/stop`),
   removeTrader: (id: number) => request<void>('DELETE', `/traders/${id}`),

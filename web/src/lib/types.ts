@@ -20,7 +20,7 @@ export interface Regime {
 
 export interface DashboardSummary {
   regime: Regime | null;
-  traders: { total: number; paper: number; live: number };
+  traders: { total: number; paper: number; live: number; kill_switch?: number };
 }
 
 export interface ProfitPoint {
@@ -66,6 +66,28 @@ export interface Trader {
   last_heartbeat_at: string | null;
   protection_until: string | null;
   created_at: string;
+  /** The runtime guard and kill switch as the trader persisted them (RUN-4, STAB-1). */
+  guard?: Guard;
+}
+
+export interface KillSwitchState {
+  on: boolean;
+  reason: string | null;
+  since: string | null;
+  liquidate: boolean;
+}
+
+export interface Guard {
+  kill_switch: KillSwitchState;
+  blocked_entries: { code: string; message: string }[];
+  trading_day: string | null;
+  daily_pnl_krw: string;
+  daily_pnl_pct: number;
+  daily_loss_limit_pct: number;
+  consecutive_losses: number;
+  consecutive_loss_limit: number;
+  blacklist: { market: string; until: string }[];
+  updated_at: string | null;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

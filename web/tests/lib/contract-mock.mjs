@@ -128,6 +128,18 @@ export async function startContractMock(options = {}) {
       last_heartbeat_at: running ? iso(now() - 1000) : t.last_heartbeat_at,
       protection_until: s.protection_until,
       created_at: t.created_at,
+      guard: {
+        kill_switch: t.kill ?? { on: false, reason: null, since: null, liquidate: false },
+        blocked_entries: t.kill?.on ? [{ code: 'GUARD_KILL_SWITCH', message: 'kill switch on: no new entries until an operator resumes' }] : [],
+        trading_day: null,
+        daily_pnl_krw: '0',
+        daily_pnl_pct: 0,
+        daily_loss_limit_pct: 3,
+        consecutive_losses: 0,
+        consecutive_loss_limit: 3,
+        blacklist: [],
+        updated_at: null,
+      },
     };
   };
   const credentialView = (c) => ({
@@ -247,7 +259,7 @@ export async function startContractMock(options = {}) {
       emit('INFO', 'TRADER_CREATED', `created with seed ${b.seed_krw} KRW`, t);
       return send(res, 201, traderView(t));
     }
-    let m = /^\/traders\/(\d+)(?:\/(mode|arm|disarm|run|stop))?$/.exec(path);
+    let m = /^\/traders\/(\d+)(?:\/(mode|arm|disarm|run|stop|kill-switch))?$/.exec(path);
     if (m) {
       const t = findTrader(m[1]);
       if (!t) return fail(res, 404, 'not_found', `trader ${m[1]} not found`);
@@ -282,6 +294,22 @@ export async function startContractMock(options = {}) {
         if (t.mode !== 'LIVE' || remainingSecs(s) > 0) return fail(res, 409, 'not_allowed', 'only an eligible LIVE trader can be armed');
         t.armed = true;
         emit('CRITICAL', 'ARMED', 'ARMED: real orders allowed', t);
+        return send(res, 200, traderView(t));
+      }
+      if (action === 'kill-switch') {
+        if (b.action !== 'trip' && b.action !== 'resume') return fail(res, 422, 'validation_error', 'action: must be trip or resume', { field: 'action' });
+        if (b.password !== password) return fail(res, 401, 'invalid_credentials', 'wrong admin password');
+        const on = t.kill?.on ?? false;
+        if (b.action === 'trip') {
+          if (on) return fail(res, 409, 'not_allowed', `the kill switch of ${t.name} is already on`);
+          const liquidate = b.liquidate === true;
+          t.kill = { on: true, reason: `tripped by admin from the dashboard; ${liquidate ? 'liquidate every open position' : 'open positions are kept'}`, since: iso(now()), liquidate };
+          emit('CRITICAL', 'KILL_SWITCH_TRIP_REQUESTED', 'kill switch tripped by admin', t);
+        } else {
+          if (!on) return fail(res, 409, 'not_allowed', `the kill switch of ${t.name} is not on; nothing to resume`);
+          t.kill = undefined;
+          emit('WARN', 'KILL_SWITCH_RESUME_REQUESTED', 'kill switch resumed by admin', t);
+        }
         return send(res, 200, traderView(t));
       }
       if (action === 'disarm') {

@@ -101,6 +101,21 @@ test('more cases against the contract mock', async (t) => {
       await byTestId(page, 'modal-apply').click();
       await byTestId(page, 'confirm-modal').waitFor({ state: 'detached' });
       await waitUntil(async () => (await row.locator('[data-testid="arm-state"]').innerText()).trim() === 'ARMED', 5000, 'ARMED');
+      // Kill switch (RUN-4): behind a popup with the password and the liquidation choice.
+      await row.locator('[data-testid="kill-trip"]').click();
+      await byTestId(page, 'kill-liquidate').check();
+      assert.match(await confirm(page, { expectError: true, password: 'wrong' }), /wrong admin password/);
+      await byTestId(page, 'confirm-password').fill(PASSWORD);
+      await byTestId(page, 'modal-apply').click();
+      await byTestId(page, 'confirm-modal').waitFor({ state: 'detached' });
+      const killState = row.locator('[data-testid="kill-switch-state"]');
+      await killState.waitFor();
+      assert.equal((await killState.innerText()).trim(), 'KILL SWITCH ON · LIQUIDATING');
+      await shot(page, 'mock-', 'traders-kill-switch');
+      await row.locator('[data-testid="kill-resume"]').click();
+      await confirm(page, { password: PASSWORD });
+      await row.locator('[data-testid="kill-trip"]').waitFor();
+      assert.equal(await killState.count(), 0);
       await row.locator('[data-testid="trader-run"]').click();
       await confirm(page);
       await traderRow(page, 'beta').locator('[data-testid="trader-run"]').click();
