@@ -18,7 +18,7 @@ use regime::{Classification, StalenessPolicy, staleness::freshness};
 use risk::{BookLevel, OrderBook};
 use storage::{
     StorageError, Store,
-    market_data::{CandleInterval, RANGE_MANY_MARKETS, RANGE_MANY_MAX_ROWS},
+    market_data::{CandleInterval, RANGE_MANY_MARKETS},
     regimes::StoredRegime,
 };
 use upbit::{MarketListing, Orderbook, UpbitClient, UpbitError};
@@ -32,6 +32,12 @@ const LISTING_EVERY: Duration = Duration::minutes(10);
 const BOOK_CHUNK: usize = 100;
 /// Levels read per order book.
 const BOOK_LEVELS: u8 = 15;
+/// Candles read per statement. Each statement's rows are folded into the
+/// rolling windows before the next is read, so this bounds the memory a
+/// warm-up (24 h of every market) needs beyond the windows themselves —
+/// about 14 markets' day per statement; a per-minute refresh of 500 markets
+/// is still one statement.
+const CANDLES_PER_READ: usize = 20_000;
 
 #[derive(Debug, Default)]
 struct Series {
@@ -190,27 +196,23 @@ impl MarketData {
             // A long gap (the database was down) reads at most the window.
             reads.push((known, since.max(now - Duration::minutes(keep))));
         }
-        let mut rows = Vec::new();
         for (markets, from) in reads {
-            // Markets per statement: at most 500, and never more candles
-            // than one `range_many` returns (one per minute per market).
+            // Markets per statement: at most 500, and about CANDLES_PER_READ
+            // candles (one per minute per market).
             let minutes = usize::try_from((now - from).num_minutes().max(1)).unwrap_or(usize::MAX);
-            let per =
-                (RANGE_MANY_MAX_ROWS / minutes.saturating_add(1)).clamp(1, RANGE_MANY_MARKETS);
+            let per = (CANDLES_PER_READ / minutes.saturating_add(1)).clamp(1, RANGE_MANY_MARKETS);
             for chunk in markets.chunks(per) {
-                rows.extend(
-                    store
-                        .candles()
-                        .range_many(chunk, CandleInterval::M1, from, now)
-                        .await?,
-                );
+                let rows = store
+                    .candles()
+                    .range_many(chunk, CandleInterval::M1, from, now)
+                    .await?;
+                for r in rows.iter().filter(|c| c.ts + Duration::minutes(1) <= now) {
+                    self.series
+                        .entry(r.market.clone())
+                        .or_default()
+                        .push(to_candle(r), self.window);
+                }
             }
-        }
-        for r in rows.iter().filter(|c| c.ts + Duration::minutes(1) <= now) {
-            self.series
-                .entry(r.market.clone())
-                .or_default()
-                .push(to_candle(r), self.window);
         }
         Ok(())
     }
