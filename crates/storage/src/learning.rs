@@ -1297,10 +1297,7 @@ impl<'a> BanditStates<'a> {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<ConfigVersion, StorageError> {
-        let scope = codec::name("scope", scope, 128)?;
-        let actor = codec::name("actor", actor, ACTOR_MAX)?;
-        let data_text = json_object("data", data)?;
-        let now = codec::truncate_to_millis(now);
+        let c = NewConfig::validate(scope, data, actor, now)?;
         let mut rows = Vec::with_capacity(states.len());
         for (i, s) in states.iter().enumerate() {
             let field = |f: &str| format!("states[{i}].{f}");
@@ -1330,18 +1327,11 @@ impl<'a> BanditStates<'a> {
                     .execute(&mut *tx)
                     .await?;
             }
-            let written = append_config_in_tx!(tx, d, scope, data_text, data, actor, now);
+            let written = append_config_in_tx!(tx, d, c.scope, c.data_text, c.data, c.actor, c.now);
             tx.commit().await?;
             written
         });
-        Ok(ConfigVersion {
-            id,
-            scope: scope.to_owned(),
-            version,
-            data: data.clone(),
-            created_at: now,
-            created_by: actor.to_owned(),
-        })
+        Ok(c.stored(id, version))
     }
 
     /// Every posterior, by arm then regime.
@@ -1388,6 +1378,45 @@ pub struct ConfigVersion {
     pub created_by: String,
 }
 
+/// A new config version, validated before anything is written (errors name
+/// `scope`, `actor` or `data`).
+struct NewConfig<'a> {
+    scope: &'a str,
+    actor: &'a str,
+    data: &'a Value,
+    data_text: String,
+    now: DateTime<Utc>,
+}
+
+impl<'a> NewConfig<'a> {
+    fn validate(
+        scope: &'a str,
+        data: &'a Value,
+        actor: &'a str,
+        now: DateTime<Utc>,
+    ) -> Result<Self, StorageError> {
+        Ok(Self {
+            scope: codec::name("scope", scope, 128)?,
+            actor: codec::name("actor", actor, ACTOR_MAX)?,
+            data_text: json_object("data", data)?,
+            data,
+            now: codec::truncate_to_millis(now),
+        })
+    }
+
+    /// The row as stored under `id` with `version`.
+    fn stored(&self, id: i64, version: u32) -> ConfigVersion {
+        ConfigVersion {
+            id,
+            scope: self.scope.to_owned(),
+            version,
+            data: self.data.clone(),
+            created_at: self.now,
+            created_by: self.actor.to_owned(),
+        }
+    }
+}
+
 fn config_from_row<R: RowExt>(r: &R) -> Result<ConfigVersion, StorageError> {
     let c = Cols::new(r, "config_versions");
     Ok(ConfigVersion {
@@ -1421,24 +1450,14 @@ impl<'a> ConfigVersions<'a> {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<ConfigVersion, StorageError> {
-        let scope = codec::name("scope", scope, 128)?;
-        let actor = codec::name("actor", actor, ACTOR_MAX)?;
-        let data_text = json_object("data", data)?;
-        let now = codec::truncate_to_millis(now);
+        let c = NewConfig::validate(scope, data, actor, now)?;
         let (id, version) = on_pool!(self.store, |pool, d| {
             let mut tx = pool.begin_write().await?;
-            let written = append_config_in_tx!(tx, d, scope, data_text, data, actor, now);
+            let written = append_config_in_tx!(tx, d, c.scope, c.data_text, c.data, c.actor, c.now);
             tx.commit().await?;
             written
         });
-        Ok(ConfigVersion {
-            id,
-            scope: scope.to_owned(),
-            version,
-            data: data.clone(),
-            created_at: now,
-            created_by: actor.to_owned(),
-        })
+        Ok(c.stored(id, version))
     }
 
     /// The newest version of `scope`.
